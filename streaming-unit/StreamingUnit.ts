@@ -1,0 +1,136 @@
+/**
+ * One streaming unit process, wired: configuration, a child logger carrying unitId, the group state
+ * (UnitGroups), the load meter, the client-facing HTTP server and the control link to the CSM.
+ * The HTTP server listens before the link starts, so the address told to the CSM carries the real
+ * port even when port 0 was asked. Teardown runs in the reverse order (mediasoup: close() cascades,
+ * safe twice).
+ */
+import type { Logger } from '../protocol/logger.js';
+import { TypedEmitter } from '../protocol/typed-emitter.js';
+import { advertisedAddress, type UnitConfig } from './config.js';
+import { CsmLink } from './CsmLink.js';
+import { UnitHttpServer } from './http.js';
+import { LoadMeter } from './LoadMeter.js';
+import { LoopMonitor, type LoopMonitorOptions } from './LoopMonitor.js';
+import { createUnitRegistry } from './metrics.js';
+import { UnitGroups } from './UnitGroups.js';
+
+export interface StreamingUnitOptions {
+  /** how often the load meter closes an interval */
+  loadSampleMs?: number;
+  loop?: LoopMonitorOptions;
+}
+
+export type StreamingUnitEvents = {
+  /** the operator removed this unit from the cluster (csm.removeUnit); the process should stop */
+  removed: [];
+  closed: [];
+};
+
+interface UnitParts {
+  config: Readonly<UnitConfig>;
+  logger: Logger;
+  groups: UnitGroups;
+  meter: LoadMeter;
+  loop: LoopMonitor;
+  http: UnitHttpServer;
+  link: CsmLink;
+  address: string;
+}
+
+export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
+  readonly config: Readonly<UnitConfig>;
+  readonly logger: Logger;
+  readonly groups: UnitGroups;
+  readonly meter: LoadMeter;
+  readonly loop: LoopMonitor;
+  readonly http: UnitHttpServer;
+  readonly link: CsmLink;
+  /** the ws:// base URL the CSM hands to clients */
+  readonly address: string;
+  #closed = false;
+
+  private constructor(parts: UnitParts) {
+    super();
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.groups = parts.groups;
+    this.meter = parts.meter;
+    this.loop = parts.loop;
+    this.http = parts.http;
+    this.link = parts.link;
+    this.address = parts.address;
+  }
+
+  static async start(config: Readonly<UnitConfig>, rootLogger: Logger, options: StreamingUnitOptions = {}): Promise<StreamingUnit> {
+    const logger = rootLogger.child({ unitId: config.unitId });
+    const groups = new UnitGroups(config.groupsPerUnit, config.groupSize);
+    const meter = new LoadMeter(groups);
+    const loop = new LoopMonitor(options.loop);
+    // The link does not exist yet while the registry is built; its gauges read it through this holder.
+    let link: CsmLink | null = null;
+    const registry = createUnitRegistry({
+      unitId: config.unitId,
+      groupsPerUnit: config.groupsPerUnit,
+      groupsUsed: () => groups.groupsUsed,
+      viewers: () => groups.viewerCount,
+      csmLinked: () => link?.linked ?? false,
+      epoch: () => link?.epoch ?? 0,
+      load: () => meter.current(),
+      loopLagMs: () => loop.lagMs,
+    });
+    const http = await UnitHttpServer.listen({
+      host: config.host,
+      port: config.port,
+      loop,
+      registry,
+      logger,
+      health: () => ({ unitId: config.unitId, csmLinked: link?.linked ?? false, epoch: link?.epoch ?? 0, groupsUsed: groups.groupsUsed, viewers: groups.viewerCount }),
+    });
+    const address = advertisedAddress(config, http.port);
+    if (!config.advertiseAddress && (config.host === '0.0.0.0' || config.host === '::')) {
+      logger.warn({ address }, 'listening on a wildcard host without advertiseAddress; clients cannot use the advertised address');
+    }
+    link = new CsmLink(
+      {
+        unitId: config.unitId,
+        address,
+        csmHost: config.csmHost,
+        csmControlPort: config.csmControlPort,
+        clusterSecret: config.clusterSecret,
+        reconnectMinMs: config.reconnectMinMs,
+        reconnectMaxMs: config.reconnectMaxMs,
+      },
+      groups,
+      meter,
+      logger,
+    );
+    const unit = new StreamingUnit({ config, logger, groups, meter, loop, http, link, address });
+    link.on('removed', () => unit.safeEmit('removed'));
+    meter.start(options.loadSampleMs ?? 1000);
+    loop.start();
+    link.start();
+    logger.info({ address, port: http.port, csm: `${config.csmHost}:${config.csmControlPort}`, groups: config.groupsPerUnit, groupSize: config.groupSize }, 'streaming unit started');
+    return unit;
+  }
+
+  get port(): number {
+    return this.http.port;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stop: the CSM link first (no commands mid-teardown), then HTTP, then the timers. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.link.close();
+    this.http.close();
+    this.meter.close();
+    this.loop.close();
+    this.logger.info('streaming unit stopped');
+    this.safeEmit('closed');
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A streaming unit's configuration: defaults → JSON file → environment (ONAIR_UNIT_*) → explicit
+ * overrides, checked by a strict schema (unknown keys refused) and frozen (protocol/config.ts).
+ *
+ * `clusterSecret` has a development default so that `onair cluster` works out of the box; a
+ * production unit MUST set its own (ONAIR_UNIT_CLUSTER_SECRET or --secret), the same on every
+ * unit and the CSM, or anyone who can reach the CSM's control port can register a unit.
+ */
+import Type, { type Static } from 'typebox';
+import { ConfigError, loadConfig } from '../protocol/config.js';
+
+export const UNIT_ENV_PREFIX = 'ONAIR_UNIT_';
+export const DEV_CLUSTER_SECRET = 'onair-dev-secret';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Host = Type.String({ minLength: 1, maxLength: 253 });
+const Millis = Type.Integer({ minimum: 10, maximum: 600_000 });
+
+export const UnitConfigSchema = Type.Object(
+  {
+    /** unique in the cluster; the CSM keys the unit's groups by it across reconnects */
+    unitId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
+    /** interface the client-facing HTTP/WebSocket server binds */
+    host: Host,
+    /** client-facing port; 0 picks a free one (tests, several units on one host) */
+    port: Port,
+    /** ws:// base URL the CSM hands to clients; default ws://host:<bound port>. Set it when binding 0.0.0.0 or behind NAT. */
+    advertiseAddress: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^wss?://' })),
+    csmHost: Host,
+    csmControlPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    clusterSecret: Type.String({ minLength: 1, maxLength: 256 }),
+    groupsPerUnit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    groupSize: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    /** reconnect backoff to the CSM: first retry after the minimum, doubling up to the maximum, with jitter */
+    reconnectMinMs: Millis,
+    reconnectMaxMs: Millis,
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  },
+  { additionalProperties: false },
+);
+
+export type UnitConfig = Static<typeof UnitConfigSchema>;
+export type LogLevel = UnitConfig['logLevel'];
+
+/** Everything but unitId (required, no sensible default) and advertiseAddress (derived from the bound port). */
+export const unitConfigDefaults = Object.freeze({
+  host: '127.0.0.1',
+  port: 7101,
+  csmHost: '127.0.0.1',
+  csmControlPort: 7001,
+  clusterSecret: DEV_CLUSTER_SECRET,
+  groupsPerUnit: 50,
+  groupSize: 10,
+  reconnectMinMs: 200,
+  reconnectMaxMs: 5000,
+  logLevel: 'info' as LogLevel,
+});
+
+export interface UnitConfigSources {
+  file?: string | undefined;
+  env?: Record<string, string | undefined>;
+  overrides?: Partial<UnitConfig>;
+}
+
+export function loadUnitConfig(sources: UnitConfigSources = {}): Readonly<UnitConfig> {
+  // unitId is absent from the defaults on purpose: the schema then reports it missing unless a source sets it.
+  let config: Readonly<UnitConfig>;
+  try {
+    config = loadConfig(UnitConfigSchema, unitConfigDefaults as UnitConfig, { ...sources, envPrefix: UNIT_ENV_PREFIX });
+  } catch (error) {
+    // The schema's wording for the one option without a default does not say where to set it.
+    if (error instanceof ConfigError && /required propert(y|ies) unitId/.test(error.message)) {
+      throw new ConfigError(`unitId is required: set --id, ${UNIT_ENV_PREFIX}UNIT_ID or "unitId" in the config file`);
+    }
+    throw error;
+  }
+  if (config.reconnectMinMs > config.reconnectMaxMs) {
+    throw new ConfigError(`reconnectMinMs (${config.reconnectMinMs}) exceeds reconnectMaxMs (${config.reconnectMaxMs})`);
+  }
+  return config;
+}
+
+/** The address the CSM tells clients to use for this unit. */
+export function advertisedAddress(config: Pick<UnitConfig, 'advertiseAddress' | 'host'>, boundPort: number): string {
+  if (config.advertiseAddress) return config.advertiseAddress.replace(/\/+$/, '');
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `ws://${host}:${boundPort}`;
+}

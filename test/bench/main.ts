@@ -1,0 +1,16 @@
+/** `onair bench <name>`: run a benchmark; one JSON line per run on stdout, logs on stderr. */
+const benches: Record<string, { summary: string; run: (args: string[]) => Promise<void> }> = {
+  control: { summary: 'CSM placement at scale with simulated units (no sockets)', run: async (a) => (await import('./control.js')).runControlBench(a) },
+};
+
+export async function runBenchCommand(args: string[]): Promise<void> {
+  const [name, ...rest] = args;
+  const bench = name ? benches[name] : undefined;
+  if (!bench) {
+    const list = Object.entries(benches).map(([n, b]) => `  ${n.padEnd(9)} ${b.summary}`).join('\n');
+    process.stdout.write(`usage: onair bench <name> [options]\n\nbenchmarks:\n${list}\n`);
+    if (name && name !== '--help' && name !== '-h') throw new Error(`unknown benchmark "${name}"`);
+    return;
+  }
+  await bench.run(rest);
+}

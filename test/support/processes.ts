@@ -1,0 +1,89 @@
+/**
+ * Real OnAir processes for multi-process tests: `onair csm` and `onair unit` started from the built
+ * CLI, each awaited until it prints its ready line, each killed by its own PID on stop — also when the
+ * test process exits early.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface OnairProcess {
+  pid: number;
+  /** the ready line's regex groups */
+  ready: RegExpMatchArray;
+  stderr: () => string;
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export async function startOnair(args: string[], env: Record<string, string>, readyPattern: RegExp, timeoutMs = 20_000): Promise<OnairProcess> {
+  const child = spawn(process.execPath, ['--enable-source-maps', cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    running.delete(child);
+    resolve(code);
+  }));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`onair ${args.join(' ')} not ready after ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`onair ${args.join(' ')} exited (${code}) before ready:\n${stderr}`));
+    });
+    lines.on('line', (line) => {
+      const match = line.match(readyPattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+  }).catch(async (error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    pid: child.pid!,
+    ready,
+    stderr: () => stderr,
+    kill: (signal = 'SIGKILL') => void child.kill(signal),
+    exited,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Poll `probe` until it returns a truthy value; fail with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export const CSM_READY = /^csm \S+ ready http=(\S+) control=(\S+):(\d+) epoch=(\d+)/;
+export const UNIT_READY = /^unit (\S+) listening on (\S+)/;
