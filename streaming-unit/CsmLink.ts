@@ -101,6 +101,11 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
     return this.#epoch;
   }
 
+  /** Link losses and failed attempts since the last successful registration (the backoff exponent). */
+  get retries(): number {
+    return this.#attempt;
+  }
+
   /** Registered with a CSM over a live link. */
   get linked(): boolean {
     return this.#state === 'registered';

@@ -49,7 +49,9 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   if (status >= 500 && body.code === 'CSM_ERR_INTERNAL') request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code, status }, body.message);
   if (status === 503) reply.header('retry-after', '1');
-  return reply.code(status).send(body);
+  // Serialized here, not by the route's response schema: a route may document another body under the
+  // same status (/healthz's 503), and an error must never fail to serialize.
+  return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -10,7 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import Type from 'typebox';
-import { HealthSchema } from './schemas.js';
+import { ErrorBodyProperties, HealthSchema } from './schemas.js';
 
 export interface OpsRoutesOptions {
   metrics: Registry;
@@ -50,7 +50,11 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app
       schema: {
         tags,
         summary: 'Health of this CSM (200 healthy, 503 not); keepalived tracks it',
-        response: { 200: HealthSchema, 503: Type.Object(HealthSchema.properties, { additionalProperties: false, description: 'unhealthy' }) },
+        response: {
+          200: HealthSchema,
+          // unhealthy, or CSM_ERR_CLOSING while shutting down
+          503: Type.Union([HealthSchema, Type.Object(ErrorBodyProperties, { additionalProperties: false })], { description: 'unhealthy, or closing' }),
+        },
       },
     },
     async (_request, reply) => {

@@ -50,6 +50,11 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   for (const [id, groups, size] of options.units ?? [['a'], ['b']]) sim.addUnit(id, groups, size);
   const keys = await generateTicketKeys();
   const eventLog = new MemoryEventLog();
+  // MemoryEventLog.append stores synchronously, so flushed events are queryable at once.
+  const flush = (): void => {
+    for (const event of sim.events.splice(0)) void eventLog.append(event);
+  };
+  flush(); // the units' registrations
   const role: Harness['role'] = { value: 'active' };
   const service = new CsmService({
     csmId: 'csm-test',
@@ -60,10 +65,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     eventLog,
     epoch: () => 1,
     role: () => role.value,
-    changed: () => {
-      // MemoryEventLog.append stores synchronously, so the events are queryable at once.
-      for (const event of sim.events.splice(0)) void eventLog.append(event);
-    },
+    changed: flush,
   });
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });

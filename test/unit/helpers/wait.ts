@@ -9,7 +9,10 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
   }
 }
 
-/** Resolves with the arguments of the next `event`. Subscribe before causing it. */
+/**
+ * Resolves with the arguments of the next `event`. Subscribe before causing it. TypeScript cannot
+ * infer E through a subclass of TypedEmitter, so callers name it: nextEvent<CsmLinkEvents, 'registered'>(link, 'registered').
+ */
 export function nextEvent<E extends EventMap, K extends keyof E & string>(emitter: TypedEmitter<E>, event: K, timeoutMs = 5000): Promise<E[K]> {
   return new Promise((resolve, reject) => {
     const listener = (...args: E[K]): void => {

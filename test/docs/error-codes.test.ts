@@ -1,0 +1,27 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { CsmErrors } from '../../csm/errors.js';
+import { ControlErrorCode, CONTROL_ERROR_MESSAGES } from '../../protocol/control-errors.js';
+import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
+
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+
+describe('error catalogues', () => {
+  it('documents every CSM, control-link and ticket error code in the README', () => {
+    const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS)];
+    const missing = codes.filter((code) => !readme.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('gives every control-link code a message', () => {
+    for (const code of Object.values(ControlErrorCode)) assert.ok(CONTROL_ERROR_MESSAGES[code].length > 0, code);
+  });
+
+  it('documents each CSM code with the status its catalogue gives it', () => {
+    for (const [code, entry] of Object.entries(CsmErrors)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${code}\``));
+      assert.ok(row?.includes(`| ${entry.status} |`), `${code} should be documented with status ${entry.status}`);
+    }
+  });
+});
