@@ -103,7 +103,6 @@ export class Csm {
         },
         {
           epoch: () => epochRef.value,
-          changed: () => {},
           commandFailed: (unitId, method, error) => late.csm?.commandFailed(unitId, method, error),
         },
         logger.child({ part: 'control' }),
@@ -123,6 +122,7 @@ export class Csm {
         epoch: () => epochRef.value,
         role: () => late.csm?.role ?? 'active',
         changed: () => {},
+        storeFailed: (error) => logger.warn({ err: error }, 'channel metadata write failed'),
       });
       const health = (): { ok: boolean; detail: Record<string, unknown> } => late.csm!.health();
       const http = await buildCsmHttp({

@@ -73,8 +73,10 @@ export interface CsmServiceDeps {
   eventLog: EventLog;
   epoch: () => number;
   role: () => 'active' | 'backup';
-  /** called after every change made through the service, so the caller can flush effects */
+  /** called after every change made through the service (tests use it to observe effects) */
   changed: () => void;
+  /** a metadata write failed; the channel itself stands (the CSM's memory is authoritative) */
+  storeFailed?: (error: Error) => void;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -96,7 +98,9 @@ export class CsmService {
     const channel = this.cluster.openChannel(sha256(publisherKey));
     this.#titles.set(channel.id, { title, broadcaster });
     this.deps.changed();
-    await this.deps.channelStore.put({ id: channel.id, title, broadcaster, createdAt: channel.createdAt, viewers: 0, peakViewers: 0 });
+    await this.deps.channelStore
+      .put({ id: channel.id, title, broadcaster, createdAt: channel.createdAt, viewers: 0, peakViewers: 0 })
+      .catch((error: Error) => this.deps.storeFailed?.(error));
     return { ...(await this.#ingestGrant(channel)), publisherKey };
   }
 
@@ -263,7 +267,7 @@ export class CsmService {
     this.#titles.delete(channel.id);
     if (actor !== 'csm') this.#operatorEvent(actor, `close channel ${channel.id}`, { channelId: channel.id });
     this.deps.changed();
-    await this.deps.channelStore.delete(channel.id);
+    await this.deps.channelStore.delete(channel.id).catch((error: Error) => this.deps.storeFailed?.(error));
   }
 
   #info(channel: Channel): ChannelInfo {

@@ -15,7 +15,7 @@ export const CsmErrors = {
   CSM_ERR_BAD_SECRET: { status: 401, message: 'wrong cluster secret', retryable: false },
   CSM_ERR_STALE_EPOCH: { status: 409, message: 'a newer CSM epoch exists; this CSM no longer writes', retryable: true },
   CSM_ERR_NOT_ACTIVE: { status: 503, message: 'this CSM is not the active one', retryable: true },
-  CSM_ERR_UNAUTHORIZED: { status: 401, message: 'operator credentials required', retryable: false },
+  CSM_ERR_UNAUTHORIZED: { status: 401, message: 'credentials required (operator login or service token)', retryable: false },
   CSM_ERR_FORBIDDEN: { status: 403, message: 'credentials not valid for this call', retryable: false },
   CSM_ERR_BAD_PUBLISHER_KEY: { status: 403, message: "wrong publisher key for this channel", retryable: false },
   CSM_ERR_VALIDATION: { status: 400, message: 'the request did not match its schema', retryable: false },

@@ -20,6 +20,7 @@ export class LoopMonitor {
   #lastTickAt = performance.now();
   #lastLagMs = 0;
   #lastStallAt = -Infinity;
+  #lastStallLagMs = 0;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: LoopMonitorOptions = {}) {
@@ -35,9 +36,11 @@ export class LoopMonitor {
     this.#timer.unref();
   }
 
-  /** The lag of the latest tick, or the time the pending tick is overdue if that is larger. */
+  /** The largest of: the latest tick's lag, how overdue the pending tick is, and a stall still held. */
   get lagMs(): number {
-    return Math.max(this.#lastLagMs, performance.now() - this.#lastTickAt - this.tickMs);
+    const now = performance.now();
+    const held = now - this.#lastStallAt <= this.holdMs ? this.#lastStallLagMs : 0;
+    return Math.max(this.#lastLagMs, now - this.#lastTickAt - this.tickMs, held);
   }
 
   get stalled(): boolean {
@@ -54,7 +57,10 @@ export class LoopMonitor {
   #tick(): void {
     const now = performance.now();
     this.#lastLagMs = Math.max(0, now - this.#lastTickAt - this.tickMs);
-    if (this.#lastLagMs > this.stallMs) this.#lastStallAt = now;
+    if (this.#lastLagMs > this.stallMs) {
+      this.#lastStallAt = now;
+      this.#lastStallLagMs = this.#lastLagMs;
+    }
     this.#lastTickAt = now;
   }
 }

@@ -30,8 +30,6 @@ export interface ControlServerOptions {
 
 export interface ControlServerHooks {
   epoch(): number;
-  /** after every change made from a unit's message */
-  changed(): void;
   commandFailed(unitId: string, method: CsmCommand, error: Error): void;
 }
 
@@ -112,20 +110,17 @@ export class ControlServer {
       const u = registered();
       this.cluster.heartbeat(u, load);
       this.cluster.reconcileUnit(u, groups);
-      this.hooks.changed();
     });
     link.handleNotification(Notification.UNIT_VIEWER_JOINED, ({ channelId, groupIndex, viewerId }) => {
       const u = registered();
       if (this.cluster.viewerJoined(u, channelId, groupIndex, viewerId)) {
         this.cluster.effects.event({ at: this.cluster.now(), kind: EventKind.VIEWER_JOINED, unitId: u.id, channelId, actor: u.id, message: `viewer ${viewerId} joined ${u.id}/${groupIndex}` });
-        this.hooks.changed();
       }
     });
     link.handleNotification(Notification.UNIT_VIEWER_LEFT, ({ channelId, groupIndex, viewerId }) => {
       const u = registered();
       if (this.cluster.viewerLeft(u, viewerId)) {
         this.cluster.effects.event({ at: this.cluster.now(), kind: EventKind.VIEWER_LEFT, unitId: u.id, channelId, actor: u.id, message: `viewer ${viewerId} left ${u.id}/${groupIndex}` });
-        this.hooks.changed();
       }
     });
     link.handleNotification(Notification.UNIT_PUBLISHER_CHANGED, ({ channelId, connected }) => {
@@ -135,7 +130,6 @@ export class ControlServer {
       channel.publisherConnected = connected;
       this.cluster.effects.channelChanged(channel);
       this.cluster.effects.event({ at: this.cluster.now(), kind: connected ? EventKind.PUBLISHER_CONNECTED : EventKind.PUBLISHER_DISCONNECTED, unitId: u.id, channelId, actor: u.id, message: `broadcaster of channel ${channelId} ${connected ? 'connected to' : 'left'} ${u.id}` });
-      this.hooks.changed();
     });
     link.handleNotification(Notification.UNIT_EVENT, ({ kind, channelId, message }) => {
       const u = registered();
@@ -153,7 +147,6 @@ export class ControlServer {
         this.#links.delete(unit.id);
         if (this.cluster.units.get(unit.id) === unit) {
           this.cluster.linkLost(unit);
-          this.hooks.changed();
         }
       }
     });
@@ -189,7 +182,6 @@ export class ControlServer {
           this.cluster.effects.channelChanged(channel);
         }
       }
-      this.hooks.changed();
     });
     return {
       unit,

@@ -47,7 +47,7 @@ export const EventsQuery = Type.Object(
     unitId: Type.Optional(UnitId),
     channelId: Type.Optional(ChannelId),
     // Repeated (?kind=a&kind=b) or comma-separated (?kind=a,b); see validation.ts.
-    kind: Type.Optional(Type.Array(EventKindSchema, { maxItems: EVENT_KINDS.length })),
+    kind: Type.Optional(Type.Array(EventKindSchema, { maxItems: EVENT_KINDS.length, description: 'any of these kinds; repeat the key or separate with commas' })),
   },
   strict,
 );

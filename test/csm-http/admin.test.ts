@@ -16,7 +16,7 @@ describe('CSM HTTP: admin API', () => {
     for (const [name, headers] of cases) {
       const res = await app.inject({ url: '/admin/v1/cluster', headers });
       assert.equal(res.statusCode, 401, name);
-      assert.deepEqual(res.json(), { code: 'CSM_ERR_UNAUTHORIZED', message: 'operator credentials required', retryable: false });
+      assert.deepEqual(res.json(), { code: 'CSM_ERR_UNAUTHORIZED', message: 'credentials required (operator login or service token)', retryable: false });
       assert.match(String(res.headers['www-authenticate']), /^Basic realm="onair-admin"/, name);
     }
     // checked before the route's own validation, and on changes as well as reads

@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 // fastify's own injector (what app.inject() uses), called on app.routing so a request can still be
 // made after close() has begun, which app.inject() refuses.
 import inject from 'light-my-request';
-import { MemoryChannelStore } from '../../protocol/store/MemoryChannelStore.js';
-import type { ChannelMeta } from '../../protocol/store/ChannelStore.js';
 import { ALICE, harness } from './harness.js';
 
 /** Every route of the API: [method, OpenAPI path, tag]. */
@@ -119,13 +117,12 @@ describe('CSM HTTP: ops, docs and errors', () => {
   });
 
   it('answers 500 CSM_ERR_INTERNAL for unexpected failures, logging the error but not leaking it', async () => {
-    class BrokenStore extends MemoryChannelStore {
-      override async put(_meta: ChannelMeta): Promise<void> {
-        throw new Error('disk on fire at /var/lib/secret');
-      }
-    }
-    const { app, logs } = await harness({ channelStore: new BrokenStore() });
-    const res = await app.inject({ method: 'POST', url: '/api/v1/channels', payload: { title: 't', broadcaster: 'b' } });
+    const { app, logs, eventLog } = await harness();
+    // The event log failing (e.g. a corrupt entry) is an unexpected failure of a read route.
+    eventLog.query = async () => {
+      throw new Error('disk on fire at /var/lib/secret');
+    };
+    const res = await app.inject({ method: 'GET', url: '/admin/v1/events', headers: ALICE });
     assert.equal(res.statusCode, 500);
     assert.deepEqual(res.json(), { code: 'CSM_ERR_INTERNAL', message: 'internal error', retryable: true });
     assert.doesNotMatch(res.body, /fire|secret|at /);

@@ -1,9 +1,9 @@
 /** Waiting in tests without guessing times: poll a condition, or await one event, each with a deadline that fails loudly. */
 import type { EventMap, TypedEmitter } from '../../../protocol/typed-emitter.js';
 
-export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
