@@ -55,6 +55,9 @@ export type CsmLinkEvents = {
   removed: [];
 };
 
+/** A CSM that stops reading must not grow our memory: past this much unsent data the link is dropped and re-established. */
+export const MAX_UNSENT_BYTES = 1 << 20;
+
 /** Exponential backoff with "equal jitter": half the ceiling is fixed, half random; never below minMs. */
 export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
@@ -271,7 +274,13 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
       if (name !== Notification.UNIT_EVENT) this.#changedWhileRegistering = true;
       return;
     }
-    if (this.#state === 'registered' && this.#channel) this.#channel.notify(name, payload);
+    if (this.#state !== 'registered' || !this.#channel) return;
+    if ((this.#socket?.writableLength ?? 0) > MAX_UNSENT_BYTES) {
+      this.#logger.warn({ unsentBytes: this.#socket?.writableLength }, 'the CSM is not reading the control link; dropping it to reconnect');
+      this.#channel.close();
+      return;
+    }
+    this.#channel.notify(name, payload);
   }
 
   #forward<K extends 'viewerJoined' | 'viewerLeft' | 'publisherChanged'>(event: K, listener: (...args: UnitGroupsEvents[K]) => void): void {

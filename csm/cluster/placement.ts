@@ -15,6 +15,8 @@ export function isPlaceable(unit: Unit): boolean {
 export function loadScore(unit: Unit): number {
   const groupFill = unit.usedGroups / unit.groupsPerUnit;
   const viewerFill = unit.viewers / (unit.groupsPerUnit * unit.groupSize);
+  // Units report cores used. A unit's JavaScript (and uWebSockets.js with it) runs on one thread, so
+  // one core busy is a full unit whatever the machine's core count.
   const cpuFill = unit.load.cpu;
   return Math.max(groupFill, viewerFill, cpuFill);
 }
