@@ -4,7 +4,7 @@
  * the tests import these tables; nothing else names a message by string.
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { EVENT_KINDS } from './event-kinds.js';
+import { EVENT_KINDS, type EventKind } from './event-kinds.js';
 
 const UnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const ChannelId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
@@ -180,7 +180,7 @@ export const NotificationSchemas = {
   [Notification.UNIT_PUBLISHER_CHANGED]: Type.Object({ channelId: ChannelId, connected: Type.Boolean() }, strict),
   [Notification.UNIT_EVENT]: Type.Object(
     {
-      kind: Type.Union(EVENT_KINDS.map((k) => Type.Literal(k))),
+      kind: Type.Enum(EVENT_KINDS as EventKind[]),
       channelId: Type.Optional(ChannelId),
       message: Type.String({ maxLength: 1024 }),
     },

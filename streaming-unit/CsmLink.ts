@@ -24,8 +24,6 @@ import { UnitError } from './errors.js';
 import type { LoadMeter } from './LoadMeter.js';
 import type { UnitGroups, UnitGroupsEvents } from './UnitGroups.js';
 
-type UnitEventPayload = NotificationPayload<typeof Notification.UNIT_EVENT>;
-
 export interface CsmLinkOptions {
   unitId: string;
   /** the ws:// base URL clients use to reach this unit */
@@ -122,8 +120,7 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
   event(kind: EventKind, message: string, channelId?: number): void {
     const text = message.slice(0, 1024);
     const payload = channelId === undefined ? { kind, message: text } : { kind, channelId, message: text };
-    // protocol/control-messages.ts types `kind` as never (its union is built from a non-tuple array); the runtime schema is right.
-    this.#notify(Notification.UNIT_EVENT, payload as unknown as UnitEventPayload);
+    this.#notify(Notification.UNIT_EVENT, payload);
   }
 
   /** Stop for good: no reconnect, timers cleared, link closed. Safe to call twice. */

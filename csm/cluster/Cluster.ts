@@ -4,7 +4,7 @@
  * to units, log events, store writes) goes to the ClusterEffects. The benchmark drives this same class
  * with simulated units.
  */
-import type { GroupReport, UnitLoad } from '../../protocol/control-messages.js';
+import type { ChannelReport, GroupReport, UnitLoad } from '../../protocol/control-messages.js';
 import { EventKind } from '../../protocol/event-kinds.js';
 import { CsmError } from '../errors.js';
 import type { ClusterEffects } from './effects.js';
@@ -138,7 +138,7 @@ export class Cluster {
    * CSM did not give it are released, groups the CSM gave it that it lacks are created, relay links are
    * restated, and connected viewers are adopted from the report.
    */
-  reconcileUnit(unit: Unit, reported: readonly GroupReport[]): void {
+  reconcileUnit(unit: Unit, reported: readonly GroupReport[], channels: readonly ChannelReport[]): void {
     const byIndex = new Map<number, GroupReport>();
     for (const report of reported) {
       const group = unit.groups[report.index];
@@ -156,9 +156,13 @@ export class Cluster {
       }
       this.syncViewers(group, report?.viewerIds ?? []);
     }
+    // Restate a relay link only where the unit's report disagrees, so steady reports cost no commands.
+    const reportedParent = new Map(channels.map((c) => [c.channelId, c.relayParent]));
     for (const presence of unit.presences.values()) {
       const parent = presence.parent ? { unitId: presence.parent.unit.id, address: presence.parent.unit.address } : null;
-      this.effects.command(unit, 'csm.linkRelay', { channelId: presence.channel.id, parent });
+      if (reportedParent.get(presence.channel.id) !== (parent?.unitId ?? null)) {
+        this.effects.command(unit, 'csm.linkRelay', { channelId: presence.channel.id, parent });
+      }
     }
   }
 

@@ -106,10 +106,10 @@ export class ControlServer {
       return result.reply;
     });
     link.handleNotification(Notification.UNIT_HEARTBEAT, ({ load }) => this.cluster.heartbeat(registered(), load));
-    link.handleNotification(Notification.UNIT_REPORT, ({ groups, load }) => {
+    link.handleNotification(Notification.UNIT_REPORT, ({ groups, channels, load }) => {
       const u = registered();
       this.cluster.heartbeat(u, load);
-      this.cluster.reconcileUnit(u, groups);
+      this.cluster.reconcileUnit(u, groups, channels);
     });
     link.handleNotification(Notification.UNIT_VIEWER_JOINED, ({ channelId, groupIndex, viewerId }) => {
       const u = registered();
@@ -174,7 +174,7 @@ export class ControlServer {
     // Reconcile once the unit has our reply (and so our epoch): commands go out after it.
     setImmediate(() => {
       if (this.#links.get(unit.id) !== link) return;
-      this.cluster.reconcileUnit(unit, params.groups);
+      this.cluster.reconcileUnit(unit, params.groups, params.channels);
       for (const report of params.channels) {
         const channel = this.cluster.channels.get(report.channelId);
         if (channel && channel.root.unit === unit && channel.publisherConnected !== report.publisherConnected) {

@@ -14,7 +14,7 @@ import { CodedError } from '../../protocol/control-errors.js';
 import { createValuePackr, DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from '../../protocol/store/redis-keys.js';
 import { StaleEpochError, type ClusterStateMirror } from './ClusterStateMirror.js';
 import { checkWrite, sortSnapshot } from './MemoryClusterStateMirror.js';
-import type { ChannelRecord, ClusterChanges, ClusterSnapshot, GroupRecord, UnitRecord } from './records.js';
+import { isChannelRecord, isUnitRecord, type ClusterChanges, type ClusterSnapshot } from './records.js';
 
 const WRITE = 'onairMirrorWrite';
 
@@ -163,41 +163,3 @@ function corrupt(why: string): CodedError {
   return new CodedError('STORE_ERR_CORRUPT', `cluster state in Redis: ${why}`);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isUnitRecord(value: unknown): value is UnitRecord {
-  return (
-    isObject(value) &&
-    typeof value.id === 'string' &&
-    typeof value.address === 'string' &&
-    typeof value.groupsPerUnit === 'number' &&
-    typeof value.groupSize === 'number' &&
-    (value.state === 'up' || value.state === 'draining' || value.state === 'failed') &&
-    typeof value.registeredAt === 'number'
-  );
-}
-
-function isGroupRecord(value: unknown): value is GroupRecord {
-  return (
-    isObject(value) &&
-    typeof value.unitId === 'string' &&
-    typeof value.index === 'number' &&
-    (value.role === 'root' || value.role === 'member') &&
-    (value.parent === null || typeof value.parent === 'string') &&
-    typeof value.viewers === 'number'
-  );
-}
-
-function isChannelRecord(value: unknown): value is ChannelRecord {
-  return (
-    isObject(value) &&
-    typeof value.id === 'number' &&
-    typeof value.createdAt === 'number' &&
-    typeof value.publisherKeyHash === 'string' &&
-    Array.isArray(value.groups) &&
-    value.groups.every(isGroupRecord) &&
-    typeof value.peakViewers === 'number'
-  );
-}

@@ -1,36 +1,60 @@
 /**
- * What the active CSM mirrors to its store, and what a CSM that takes over loads back. Viewer ids are
- * not mirrored: units report who is connected, and the new active adopts them from those reports.
+ * What the active CSM mirrors to its store, and what a CSM that takes over loads back, declared once
+ * as schemas: the types come from them, and a store checks what it decodes against them. Viewer ids
+ * are not mirrored: units report who is connected, and the new active adopts them from those reports.
  */
-export type UnitState = 'up' | 'draining' | 'failed';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 
-export interface UnitRecord {
-  id: string;
-  /** base URL of the unit's client-facing endpoint, e.g. ws://127.0.0.1:7101 */
-  address: string;
-  groupsPerUnit: number;
-  groupSize: number;
-  state: UnitState;
-  registeredAt: number;
-}
+const strict = { additionalProperties: false } as const;
 
-export interface GroupRecord {
-  unitId: string;
-  index: number;
-  role: 'root' | 'member';
-  /** the group this one hangs under in the channel tree ("unitId/index"), null for the root */
-  parent: string | null;
-  viewers: number;
-}
+export const UnitStateSchema = Type.Union([Type.Literal('up'), Type.Literal('draining'), Type.Literal('failed')]);
+export type UnitState = Static<typeof UnitStateSchema>;
 
-export interface ChannelRecord {
-  id: number;
-  createdAt: number;
-  /** sha256 hex of the broadcaster's resume key */
-  publisherKeyHash: string;
-  groups: GroupRecord[];
-  peakViewers: number;
-}
+export const UnitRecordSchema = Type.Object(
+  {
+    id: Type.String(),
+    /** base URL of the unit's client-facing endpoint, e.g. ws://127.0.0.1:7101 */
+    address: Type.String(),
+    groupsPerUnit: Type.Integer({ minimum: 1 }),
+    groupSize: Type.Integer({ minimum: 1 }),
+    state: UnitStateSchema,
+    registeredAt: Type.Number(),
+  },
+  strict,
+);
+export type UnitRecord = Static<typeof UnitRecordSchema>;
+
+export const GroupRecordSchema = Type.Object(
+  {
+    unitId: Type.String(),
+    index: Type.Integer({ minimum: 0 }),
+    role: Type.Union([Type.Literal('root'), Type.Literal('member')]),
+    /** the group this one hangs under in the channel tree ("unitId/index"), null for the root */
+    parent: Type.Union([Type.String(), Type.Null()]),
+    viewers: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type GroupRecord = Static<typeof GroupRecordSchema>;
+
+export const ChannelRecordSchema = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1 }),
+    createdAt: Type.Number(),
+    /** sha256 hex of the broadcaster's resume key */
+    publisherKeyHash: Type.String(),
+    groups: Type.Array(GroupRecordSchema),
+    peakViewers: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type ChannelRecord = Static<typeof ChannelRecordSchema>;
+
+export const isUnitRecord = (value: unknown): value is UnitRecord => unitRecordValidator.Check(value);
+export const isChannelRecord = (value: unknown): value is ChannelRecord => channelRecordValidator.Check(value);
+const unitRecordValidator = Compile(UnitRecordSchema);
+const channelRecordValidator = Compile(ChannelRecordSchema);
 
 export interface ClusterSnapshot {
   epoch: number;
