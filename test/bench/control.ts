@@ -18,6 +18,9 @@ import { CsmError } from '../../csm/errors.js';
 import { percentile, seededRandom, shuffle } from './random.js';
 import { bookkeepingOpsPerSec } from './yardstick.js';
 
+/** The widest gap in group fill between healthy units that still counts as an even spread. */
+const MAX_FILL_SPREAD = 0.5;
+
 const log = (message: string): void => void process.stderr.write(`[bench control] ${message}\n`);
 
 function collectGarbage(): void {
@@ -195,6 +198,9 @@ export async function runControlBench(args: string[]): Promise<void> {
   const sd = Math.sqrt(fills.reduce((a, b) => a + (b - mean) ** 2, 0) / fills.length);
   const depthBound = 1 + Math.ceil(Math.log(unitCount) / Math.log(options.maxRelayChildren));
   if (maxTreeDepth > depthBound) violations.push(`tree depth ${maxTreeDepth} exceeds log bound ${depthBound}`);
+  // Least-loaded placement keeps the units level: no healthy unit far emptier than the fullest.
+  const spread = Math.max(...fills) - Math.min(...fills);
+  if (spread > MAX_FILL_SPREAD) violations.push(`load spread: group fill ranges over ${spread.toFixed(2)} (> ${MAX_FILL_SPREAD})`);
 
   const yardstick = bookkeepingOpsPerSec();
   const admissionsPerSec = decisionCount / admissionSeconds;

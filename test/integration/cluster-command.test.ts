@@ -1,0 +1,44 @@
+/** `onair cluster` (the README's `npm start`): everything comes up, answers, and stops on Ctrl-C. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../support/processes.js';
+
+const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('onair cluster', () => {
+  it('starts a CSM and two units, prints their URLs and a summary, and stops them all on SIGINT', async (t) => {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, [cli, 'cluster', '--port', String(base), '--admin-password', 'pw-for-test'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => void child.kill('SIGKILL'));
+    const lines: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+    await waitFor('the summary line', () => lines.some((l) => l.startsWith('units 2/2 up')), 20_000);
+    assert.ok(lines.includes('OnAir cluster is up'));
+    assert.ok(lines.some((l) => l.includes(`http://127.0.0.1:${base}/admin/v1/cluster`)));
+    assert.ok(lines.some((l) => l.includes(`ws://127.0.0.1:${base + 101}`)) && lines.some((l) => l.includes(`ws://127.0.0.1:${base + 102}`)));
+
+    const auth = `Basic ${Buffer.from('admin:pw-for-test').toString('base64')}`;
+    const summary = (await (await fetch(`http://127.0.0.1:${base}/admin/v1/cluster`, { headers: { authorization: auth } })).json()) as { units: { up: number } };
+    assert.equal(summary.units.up, 2);
+    for (const port of [base + 101, base + 102]) assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 0);
+    for (const port of [base, base + 1, base + 101, base + 102]) assert.equal(await portOpen(port), false, `port ${port} still open after Ctrl-C`);
+  });
+});
