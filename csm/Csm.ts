@@ -2,7 +2,6 @@
  * The CSM process: wires the Cluster to its effects (unit links, event log, store mirror), runs the
  * failure detector and the sweeper, and serves HTTP. `Csm.start` returns once both servers listen.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../protocol/logger.js';
@@ -206,8 +205,6 @@ export class Csm {
       }, ms);
       this.#timers.push(timer);
     };
-    const loop = monitorEventLoopDelay({ resolution: 50 });
-    loop.enable();
     every(250, () => (this.#lastTick = Date.now()));
     every(Math.max(50, Math.floor(this.config.heartbeatIntervalMs / 2)), () => {
       if (this.#role !== 'active') return;

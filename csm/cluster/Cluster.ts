@@ -42,8 +42,6 @@ export interface UnitRegistration {
   load: UnitLoad;
 }
 
-const idleLoad: UnitLoad = { viewers: 0, egressBps: 0, cpu: 0, rssBytes: 0 };
-
 export class Cluster {
   readonly units = new Map<string, Unit>();
   readonly channels = new Map<number, Channel>();
@@ -397,10 +395,6 @@ export class Cluster {
     }
     this.#thinned.clear();
   }
-
-  isPlaceable(unit: Unit): boolean {
-    return isPlaceable(unit);
-  }
 }
 
 /** Drop the consumed head of a FIFO array once it is most of the array, so it does not grow forever. */
@@ -410,4 +404,3 @@ function compact<T>(items: T[], head: number, setHead: (h: number) => void): T[]
   return items.slice(head);
 }
 
-export { idleLoad };

@@ -161,7 +161,10 @@ export class ControlServer {
     }
     // A unit that restarted may register before its old, half-open link is noticed: the new link wins.
     const previous = this.#links.get(params.unitId);
-    if (previous && previous !== link) previous.close();
+    if (previous && previous !== link) {
+      this.#links.delete(params.unitId);
+      previous.close();
+    }
     const unit = this.cluster.registerUnit({
       id: params.unitId,
       address: params.address,
