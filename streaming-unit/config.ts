@@ -7,7 +7,7 @@
  * unit and the CSM, or anyone who can reach the CSM's control port can register a unit.
  */
 import Type, { type Static } from 'typebox';
-import { ConfigError, loadConfig } from '../protocol/config.js';
+import { ConfigError, LogLevel as LogLevelSchema, loadConfig } from '../protocol/config.js';
 
 export const UNIT_ENV_PREFIX = 'ONAIR_UNIT_';
 export const DEV_CLUSTER_SECRET = 'onair-dev-secret';
@@ -34,13 +34,13 @@ export const UnitConfigSchema = Type.Object(
     /** reconnect backoff to the CSM: first retry after the minimum, doubling up to the maximum, with jitter */
     reconnectMinMs: Millis,
     reconnectMaxMs: Millis,
-    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    logLevel: LogLevelSchema,
   },
   { additionalProperties: false },
 );
 
 export type UnitConfig = Static<typeof UnitConfigSchema>;
-export type LogLevel = UnitConfig['logLevel'];
+type LogLevel = UnitConfig['logLevel'];
 
 /** Everything but unitId (required, no sensible default) and advertiseAddress (derived from the bound port). */
 export const unitConfigDefaults = Object.freeze({

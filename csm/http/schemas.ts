@@ -11,7 +11,7 @@ import type { ChannelInfo, ClusterSummary, IngestGrant, JoinResult, OpenChannelR
 import type { GroupView, TreeNodeView, UnitView } from '../cluster/views.js';
 import type { LogEvent } from '../../protocol/store/EventLog.js';
 import { EVENT_KINDS } from '../../protocol/event-kinds.js';
-import { MAX_QUERY_LIMIT } from '../../protocol/store/MemoryEventLog.js';
+import { MAX_QUERY_LIMIT } from '../../protocol/store/event-log-rules.js';
 
 const strict = { additionalProperties: false } as const;
 

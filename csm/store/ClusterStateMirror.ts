@@ -1,3 +1,4 @@
+import { CodedError } from '../../protocol/control-errors.js';
 import type { ClusterChanges, ClusterSnapshot } from './records.js';
 
 /**
@@ -26,4 +27,36 @@ export class StaleEpochError extends Error {
     super(`write with epoch ${attempted} refused: the store is at epoch ${stored}`);
     this.name = 'StaleEpochError';
   }
+}
+
+/** Refuses malformed input before anything is compared or written (shared with the Redis mirror). */
+export function checkWrite(epoch: number, changes: ClusterChanges): void {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw badWrite(`epoch must be a non-negative integer, got ${epoch}`);
+  for (const unit of changes.putUnits ?? []) {
+    if (typeof unit.id !== 'string' || unit.id === '') throw badWrite('a unit record has no id');
+  }
+  for (const id of changes.deleteUnits ?? []) {
+    if (typeof id !== 'string' || id === '') throw badWrite('a unit id to delete is empty');
+  }
+  for (const channel of changes.putChannels ?? []) {
+    if (!Number.isSafeInteger(channel.id)) throw badWrite(`channel id must be an integer, got ${channel.id}`);
+  }
+  for (const id of changes.deleteChannels ?? []) {
+    if (!Number.isSafeInteger(id)) throw badWrite(`channel id to delete must be an integer, got ${id}`);
+  }
+  const next = changes.nextChannelId;
+  if (next !== undefined && (!Number.isSafeInteger(next) || next < 1)) {
+    throw badWrite(`nextChannelId must be a positive integer, got ${next}`);
+  }
+}
+
+/** Units by id, channels by id: a deterministic order for both implementations. */
+export function sortSnapshot(snapshot: ClusterSnapshot): ClusterSnapshot {
+  snapshot.units.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  snapshot.channels.sort((a, b) => a.id - b.id);
+  return snapshot;
+}
+
+function badWrite(why: string): CodedError {
+  return new CodedError('STORE_ERR_BAD_ARGUMENT', `bad mirror write: ${why}`);
 }

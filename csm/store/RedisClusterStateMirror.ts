@@ -13,7 +13,7 @@ import type { Packr } from 'msgpackr';
 import { CodedError } from '../../protocol/control-errors.js';
 import { createValuePackr, DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from '../../protocol/store/redis-keys.js';
 import { StaleEpochError, type ClusterStateMirror } from './ClusterStateMirror.js';
-import { checkWrite, sortSnapshot } from './MemoryClusterStateMirror.js';
+import { checkWrite, sortSnapshot } from './ClusterStateMirror.js';
 import { isChannelRecord, isUnitRecord, type ClusterChanges, type ClusterSnapshot } from './records.js';
 
 const WRITE = 'onairMirrorWrite';

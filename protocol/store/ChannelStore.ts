@@ -1,3 +1,5 @@
+import { CodedError } from '../control-errors.js';
+
 /**
  * Channel metadata shared by the CSM (which opens and closes channels) and the web server (which lists
  * them): title, broadcaster, start time, current and peak viewers. In-memory in the embedded default,
@@ -27,4 +29,11 @@ export interface ChannelStore {
   /** Returns true when the channel existed. */
   delete(id: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Shared with RedisChannelStore so both refuse the same inputs (a Lua script would turn NaN into an error reply). */
+export function assertViewerCount(viewers: number): void {
+  if (!Number.isSafeInteger(viewers) || viewers < 0) {
+    throw new CodedError('STORE_ERR_BAD_ARGUMENT', `viewer count must be a non-negative integer, got ${viewers}`);
+  }
 }

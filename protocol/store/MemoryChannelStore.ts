@@ -4,7 +4,7 @@
  * what the Redis implementation gives for free.
  */
 import { CodedError } from '../control-errors.js';
-import type { ChannelMeta, ChannelStore } from './ChannelStore.js';
+import { assertViewerCount, type ChannelMeta, type ChannelStore } from './ChannelStore.js';
 
 export class MemoryChannelStore implements ChannelStore {
   private readonly channels = new Map<number, ChannelMeta>();
@@ -48,12 +48,5 @@ export class MemoryChannelStore implements ChannelStore {
 
   private assertOpen(): void {
     if (this.closed) throw new CodedError('STORE_ERR_CLOSED', 'the channel store is closed');
-  }
-}
-
-/** Shared with RedisChannelStore so both refuse the same inputs (a Lua script would turn NaN into an error reply). */
-export function assertViewerCount(viewers: number): void {
-  if (!Number.isSafeInteger(viewers) || viewers < 0) {
-    throw new CodedError('STORE_ERR_BAD_ARGUMENT', `viewer count must be a non-negative integer, got ${viewers}`);
   }
 }

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Packr } from 'msgpackr';
 import { CodedError } from '../control-errors.js';
 import type { ChannelMeta, ChannelStore } from './ChannelStore.js';
-import { assertViewerCount } from './MemoryChannelStore.js';
+import { assertViewerCount } from './ChannelStore.js';
 import { createValuePackr, DEFAULT_REDIS_PREFIX, redisKeys } from './redis-keys.js';
 
 const SET_VIEWERS = 'onairChannelSetViewers';

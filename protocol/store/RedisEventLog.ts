@@ -23,7 +23,7 @@ import {
   resolveCapacity,
   resolveLimit,
   SCAN_FACTOR,
-} from './MemoryEventLog.js';
+} from './event-log-rules.js';
 import { createValuePackr, DEFAULT_REDIS_PREFIX, redisKeys } from './redis-keys.js';
 
 export interface RedisEventLogOptions {
