@@ -1,6 +1,7 @@
 /** `onair bench <name>`: run a benchmark; one JSON line per run on stdout, logs on stderr. */
 const benches: Record<string, { summary: string; run: (args: string[]) => Promise<void> }> = {
   control: { summary: 'CSM placement at scale with simulated units (no sockets)', run: async (a) => (await import('./control.js')).runControlBench(a) },
+  ring: { summary: "a unit's ring buffer: one 2 Mbit/s stream to 1,000 readers", run: async (a) => (await import('./ring.js')).runRingBench(a) },
 };
 
 export async function runBenchCommand(args: string[]): Promise<void> {

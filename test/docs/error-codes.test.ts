@@ -4,12 +4,15 @@ import { readFileSync } from 'node:fs';
 import { CsmErrors } from '../../csm/errors.js';
 import { ControlErrorCode, CONTROL_ERROR_MESSAGES } from '../../protocol/control-errors.js';
 import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
+import { FRAME_ERRORS } from '../../protocol/media-frame.js';
+import { ChunkErrorCode } from '../../protocol/frame-chunks.js';
+import { RING_ERRORS } from '../../streaming-unit/media/errors.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
 describe('error catalogues', () => {
-  it('documents every CSM, control-link and ticket error code in the README', () => {
-    const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS)];
+  it('documents every CSM, control-link, ticket, frame, chunk and ring error code in the README', () => {
+    const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.values(ChunkErrorCode), ...Object.keys(RING_ERRORS)];
     const missing = codes.filter((code) => !readme.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });
