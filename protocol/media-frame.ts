@@ -55,24 +55,22 @@ export const CODEC_KIND = {
   'text/utf8': FrameKind.TEXT,
 } as const satisfies Record<Codec, FrameKind>;
 
-export interface Frame {
+/** What describes a frame, apart from its payload. */
+interface FrameFields {
   channel: number;
   seq: number;
   timestamp: number;
   kind: FrameKind;
   keyframe: boolean;
   codec: Codec;
+}
+
+export interface Frame extends FrameFields {
   payload: Uint8Array;
 }
 
 /** Everything but the payload, plus where the payload lies in the encoded bytes. */
-export interface FrameHeader {
-  channel: number;
-  seq: number;
-  timestamp: number;
-  kind: FrameKind;
-  keyframe: boolean;
-  codec: Codec;
+export interface FrameHeader extends FrameFields {
   payloadOffset: number;
   payloadLength: number;
 }
