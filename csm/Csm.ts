@@ -12,6 +12,7 @@ import { Cluster } from './cluster/Cluster.js';
 import type { ClusterEffects } from './cluster/effects.js';
 import { consolidateChannel } from './cluster/consolidate.js';
 import { failUnit } from './cluster/rehome.js';
+import { restoreCluster } from './cluster/restore.js';
 import type { CsmConfig } from './config.js';
 import { ControlServer } from './control/ControlServer.js';
 import { CsmService } from './CsmService.js';
@@ -86,6 +87,9 @@ export class Csm {
         },
         effects,
       );
+      // A store that already holds a cluster (a restart on Redis, a takeover) is where we resume.
+      const restored = restoreCluster(cluster, await stores.mirror.load());
+      if (restored.units > 0 || restored.channels > 0) logger.info(restored, 'restored the cluster from the store');
       const privateJwk = config.ticketPrivateJwk ? JSON.parse(config.ticketPrivateJwk) : (await generateTicketKeys()).privateJwk;
       if (!config.ticketPrivateJwk) logger.warn('no ticketPrivateJwk configured: signing with a key made for this run only');
       const signer = await TicketSigner.fromJwk(privateJwk, { ttlSeconds: config.ticketTtlSeconds });
@@ -123,6 +127,9 @@ export class Csm {
         changed: () => {},
         storeFailed: (error) => logger.warn({ err: error }, 'channel metadata write failed'),
       });
+      for (const meta of await stores.channelStore.list()) {
+        if (cluster.channels.has(meta.id)) service.rememberTitle(meta.id, meta.title, meta.broadcaster);
+      }
       const health = (): { ok: boolean; detail: Record<string, unknown> } => late.csm!.health();
       const http = await buildCsmHttp({
         service,
