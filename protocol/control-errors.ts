@@ -44,9 +44,18 @@ export class CodedError extends Error {
   }
 }
 
-export class ControlError extends CodedError {
-  constructor(code: ControlErrorCode, detail?: string) {
-    super(code, detail ? `${CONTROL_ERROR_MESSAGES[code]}: ${detail}` : CONTROL_ERROR_MESSAGES[code]);
-    this.name = 'ControlError';
-  }
+/**
+ * The error class of a catalogue of code → message: `new XError(code, detail?)` carries the code and
+ * the catalogue's message (with the detail after it). One definition for every such catalogue.
+ */
+export function catalogueError<C extends string>(name: string, messages: Readonly<Record<C, string>>) {
+  return class extends CodedError {
+    declare readonly code: C;
+    constructor(code: C, detail?: string) {
+      super(code, detail ? `${messages[code]}: ${detail}` : messages[code]);
+      this.name = name;
+    }
+  };
 }
+
+export class ControlError extends catalogueError<ControlErrorCode>('ControlError', CONTROL_ERROR_MESSAGES) {}

@@ -25,7 +25,7 @@
  * The tests check it against msgpackr in both directions. No Node-only API: the browser uses this file.
  */
 import { Packr } from 'msgpackr';
-import { CodedError } from './control-errors.js';
+import { catalogueError } from './control-errors.js';
 
 /** The layout version, the frame's first field. A change of layout is a new number. */
 export const FRAME_FORMAT = 1;
@@ -95,13 +95,7 @@ export const FRAME_ERRORS = {
 
 export type FrameErrorCode = keyof typeof FRAME_ERRORS;
 
-export class FrameError extends CodedError {
-  declare readonly code: FrameErrorCode;
-  constructor(code: FrameErrorCode, detail?: string) {
-    super(code, detail ? `${FRAME_ERRORS[code]}: ${detail}` : FRAME_ERRORS[code]);
-    this.name = 'FrameError';
-  }
-}
+export class FrameError extends catalogueError<FrameErrorCode>('FrameError', FRAME_ERRORS) {}
 
 // Plain arrays, strings and bin only: no records, no extension types.
 const packr = new Packr({ useRecords: false, moreTypes: false });

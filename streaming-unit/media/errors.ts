@@ -4,7 +4,7 @@
  * by protocol/media-frame.ts (FRAME_ERR_*). To be folded into streaming-unit/errors.ts and its
  * README table when the media path is wired into the unit.
  */
-import { CodedError } from '../../protocol/control-errors.js';
+import { catalogueError } from '../../protocol/control-errors.js';
 
 export const RING_ERRORS = {
   RING_ERR_BAD_OPTIONS: 'the ring buffer or reader options are invalid',
@@ -15,10 +15,4 @@ export const RING_ERRORS = {
 
 export type RingErrorCode = keyof typeof RING_ERRORS;
 
-export class RingError extends CodedError {
-  declare readonly code: RingErrorCode;
-  constructor(code: RingErrorCode, detail?: string) {
-    super(code, detail ? `${RING_ERRORS[code]}: ${detail}` : RING_ERRORS[code]);
-    this.name = 'RingError';
-  }
-}
+export class RingError extends catalogueError<RingErrorCode>('RingError', RING_ERRORS) {}
