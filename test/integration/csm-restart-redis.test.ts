@@ -4,19 +4,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { hashPassword } from '../../csm/http/operator-auth.js';
+import { freePort } from '../support/free-port.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { CSM_READY, UNIT_READY, startOnair, waitFor, type OnairProcess } from '../support/processes.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('CSM restart on Redis', () => {
   let redis: Awaited<ReturnType<typeof startRedisServer>>;

@@ -3,7 +3,8 @@
  * A missing binary is an error, not a skip, so a machine without Redis cannot pass the Redis tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from './free-port.js';
 
 export interface RedisServerHandle {
   url: string;
@@ -102,18 +103,6 @@ export function killOnExit(pid: number): () => void {
   process.on('exit', kill);
   for (const signal of signals) process.once(signal, onSignal);
   return unregister;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not read the free port');
-  return address.port;
 }
 
 /** Polls with a raw PING until "+PONG" arrives, the process dies, or the timeout passes. */

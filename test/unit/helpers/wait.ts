@@ -1,12 +1,9 @@
 /** Waiting in tests without guessing times: poll a condition, or await one event, each with a deadline that fails loudly. */
 import type { EventMap, TypedEmitter } from '../../../protocol/typed-emitter.js';
+import { waitFor } from '../../support/processes.js';
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitFor(what, condition, timeoutMs, 5);
 }
 
 /**
@@ -28,12 +25,4 @@ export function nextEvent<E extends EventMap, K extends keyof E & string>(emitte
   });
 }
 
-/** A TCP port nobody listens on right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../support/free-port.js';

@@ -1,0 +1,14 @@
+import { createServer } from 'node:net';
+
+/** A loopback TCP port nobody listens on right now (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('could not read the free port');
+  return address.port;
+}
