@@ -101,7 +101,7 @@ export async function runClusterCommand(args: string[]): Promise<void> {
     const csmArgs = ['csm', '--http-port', String(basePort), '--control-port', String(basePort + 1)];
     if (values.redis) csmArgs.push('--redis', values.redis);
     children.push(await startChild('csm', csmArgs, csmEnv, /^csm .* ready/));
-    const unitEnv = { ONAIR_UNIT_CLUSTER_SECRET: secret };
+    const unitEnv = { ONAIR_UNIT_CLUSTER_SECRET: secret, ONAIR_UNIT_TICKET_PUBLIC_JWK: JSON.stringify(keys.publicJwk) };
     const units = await Promise.all(
       Array.from({ length: unitCount }, (_, i) =>
         startChild(`unit u${i + 1}`, ['unit', '--id', `u${i + 1}`, '--port', String(basePort + 101 + i), '--csm', `127.0.0.1:${basePort + 1}`], unitEnv, /^unit .* listening/),

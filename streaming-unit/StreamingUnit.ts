@@ -7,11 +7,15 @@
  */
 import type { Logger } from '../protocol/logger.js';
 import { TypedEmitter } from '../protocol/typed-emitter.js';
-import { advertisedAddress, type UnitConfig } from './config.js';
+import { ConfigError } from '../protocol/config.js';
+import { TicketVerifier } from '../protocol/tickets.js';
+import { advertisedAddress, parseAllowedOrigins, type UnitConfig } from './config.js';
 import { CsmLink } from './CsmLink.js';
 import { UnitHttpServer } from './http.js';
 import { LoadMeter } from './LoadMeter.js';
 import { LoopMonitor, type LoopMonitorOptions } from './LoopMonitor.js';
+import { MediaPlane } from './media/MediaPlane.js';
+import type { RingOptionsInput } from './media/RingBuffer.js';
 import { createUnitRegistry } from './metrics.js';
 import { UnitGroups } from './UnitGroups.js';
 
@@ -19,6 +23,8 @@ export interface StreamingUnitOptions {
   /** how often the load meter closes an interval */
   loadSampleMs?: number;
   loop?: LoopMonitorOptions;
+  /** the per-channel ring buffers' options (default: 4 MiB, 4,096 frames) */
+  ring?: RingOptionsInput;
 }
 
 export type StreamingUnitEvents = {
@@ -35,6 +41,7 @@ interface UnitParts {
   loop: LoopMonitor;
   http: UnitHttpServer;
   link: CsmLink;
+  media: MediaPlane;
   address: string;
 }
 
@@ -46,6 +53,8 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
   readonly loop: LoopMonitor;
   readonly http: UnitHttpServer;
   readonly link: CsmLink;
+  /** ingest and TCP viewers on the HTTP server's port */
+  readonly media: MediaPlane;
   /** the ws:// base URL the CSM hands to clients */
   readonly address: string;
   #closed = false;
@@ -59,6 +68,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
     this.loop = parts.loop;
     this.http = parts.http;
     this.link = parts.link;
+    this.media = parts.media;
     this.address = parts.address;
   }
 
@@ -79,14 +89,32 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       load: () => meter.current(),
       loopLagMs: () => loop.lagMs,
     });
-    const http = await UnitHttpServer.listen({
+    const verifier = await loadTicketVerifier(config, logger);
+    const media = new MediaPlane({
+      unitId: config.unitId,
+      groups,
+      meter,
+      logger,
+      verifier,
+      allowedOrigins: parseAllowedOrigins(config.allowedOrigins),
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      ...(options.ring ? { ring: options.ring } : {}),
+    });
+    let http: UnitHttpServer;
+    try {
+      http = await UnitHttpServer.listen({
+        routes: (app) => media.attach(app),
       host: config.host,
       port: config.port,
       loop,
       registry,
       logger,
       health: () => ({ unitId: config.unitId, csmLinked: link?.linked ?? false, epoch: link?.epoch ?? 0, groupsUsed: groups.groupsUsed, viewers: groups.viewerCount }),
-    });
+      });
+    } catch (error) {
+      media.close();
+      throw error;
+    }
     const address = advertisedAddress(config, http.port);
     if (!config.advertiseAddress && (config.host === '0.0.0.0' || config.host === '::')) {
       logger.warn({ address }, 'listening on a wildcard host without advertiseAddress; clients cannot use the advertised address');
@@ -105,7 +133,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       meter,
       logger,
     );
-    const unit = new StreamingUnit({ config, logger, groups, meter, loop, http, link, address });
+    const unit = new StreamingUnit({ config, logger, groups, meter, loop, http, link, media, address });
     link.on('removed', () => unit.safeEmit('removed'));
     meter.start(options.loadSampleMs ?? 1000);
     loop.start();
@@ -127,10 +155,27 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.link.close();
+    this.media.close();
     this.http.close();
     this.meter.close();
     this.loop.close();
     this.logger.info('streaming unit stopped');
     this.safeEmit('closed');
   }
+}
+
+/** The CSM's ticket key from `ticketPublicJwk`; null (media refused, with a warning) when unset. */
+async function loadTicketVerifier(config: Readonly<UnitConfig>, logger: Logger): Promise<TicketVerifier | null> {
+  const text = config.ticketPublicJwk;
+  if (text.trim() === '') {
+    logger.warn('no ticketPublicJwk configured: the media routes refuse every connection (close code 4419, MEDIA_DISABLED)');
+    return null;
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch {
+    throw new ConfigError('ticketPublicJwk is not valid JSON (expected the CSM\'s public Ed25519 JWK)');
+  }
+  return TicketVerifier.fromJwk(jwk as Parameters<typeof TicketVerifier.fromJwk>[0]);
 }

@@ -35,6 +35,16 @@ export const UnitConfigSchema = Type.Object(
     reconnectMinMs: Millis,
     reconnectMaxMs: Millis,
     logLevel: LogLevelSchema,
+    /**
+     * The CSM's ticket public key, an Ed25519 JWK as a JSON string. Optional in the schema so that a
+     * unit without media still starts, but without it every media connection is refused
+     * (MEDIA_DISABLED) and the unit warns at start.
+     */
+    ticketPublicJwk: Type.String({ maxLength: 4096 }),
+    /** comma-separated page origins allowed on the media routes; empty = any origin */
+    allowedOrigins: Type.String({ maxLength: 8192 }),
+    /** open media WebSockets per client IP */
+    maxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   },
   { additionalProperties: false },
 );
@@ -53,6 +63,9 @@ export const unitConfigDefaults = Object.freeze({
   groupSize: 10,
   reconnectMinMs: 200,
   reconnectMaxMs: 5000,
+  ticketPublicJwk: '',
+  allowedOrigins: '',
+  maxConnectionsPerIp: 64,
   logLevel: 'info' as LogLevel,
 });
 
@@ -78,6 +91,12 @@ export function loadUnitConfig(sources: UnitConfigSources = {}): Readonly<UnitCo
     throw new ConfigError(`reconnectMinMs (${config.reconnectMinMs}) exceeds reconnectMaxMs (${config.reconnectMaxMs})`);
   }
   return config;
+}
+
+/** `allowedOrigins` as a set; null means any origin. */
+export function parseAllowedOrigins(value: string): ReadonlySet<string> | null {
+  const origins = value.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o.length > 0);
+  return origins.length === 0 ? null : new Set(origins);
 }
 
 /** The address the CSM tells clients to use for this unit. */

@@ -1,6 +1,6 @@
 /**
- * The unit's client-facing HTTP server (uWebSockets.js; the data plane adds its WebSocket routes to
- * the same app later). For operators and the lab:
+ * The unit's client-facing HTTP server (uWebSockets.js; the media plane adds its WebSocket routes to
+ * the same app through `routes`, see media/MediaPlane.ts). For operators and the lab:
  *   GET /healthz  200 {ok, unitId, csmLinked, epoch, groupsUsed, viewers}. Still 200 while the CSM link
  *                 is down — the unit keeps serving its viewers without the CSM, so taking it out of
  *                 rotation would be wrong — but 503 while the event loop is stalled (LoopMonitor) or
@@ -30,6 +30,8 @@ export interface UnitHttpOptions {
   loop: LoopMonitor;
   registry: Registry;
   logger: Logger;
+  /** adds more routes (the media plane's WebSockets) to the app before it listens */
+  routes?: (app: TemplatedApp) => void;
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 404: '404 Not Found', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
@@ -78,6 +80,7 @@ export class UnitHttpServer {
         },
       );
     });
+    options.routes?.(app);
     app.any('/*', (res) => sendError(res, 'UNIT_ERR_NOT_FOUND'));
     return new Promise((resolve, reject) => {
       app.listen(options.host, options.port, (listenSocket) => {

@@ -28,6 +28,9 @@ describe('unit config', () => {
       groupSize: 10,
       reconnectMinMs: 200,
       reconnectMaxMs: 5000,
+      ticketPublicJwk: '',
+      allowedOrigins: '',
+      maxConnectionsPerIp: 64,
       logLevel: 'info',
     });
     assert.ok(Object.isFrozen(config));

@@ -1,0 +1,462 @@
+/**
+ * The unit's media plane over WebSocket, on the unit's own uWebSockets.js app (same port as /healthz):
+ *
+ *   /ingest/:channelId?t=<publish ticket>  the broadcaster. Each binary message is one encoded frame
+ *       (protocol/media-frame.ts), validated with peekFrameHeader and written ONCE into the channel's
+ *       ring buffer. Only the unit holding the channel's root group accepts it; a second publisher for
+ *       the channel replaces the first (a reconnecting page resumes).
+ *   /watch/:channelId?t=<view ticket>      a TCP viewer. It gets a RingReader (starting at the newest
+ *       keyframe) and is sent the ring's exact bytes, never re-encoded, while its socket's buffered
+ *       amount stays under a bound; `drain` resumes it. Behind that, the ring's backlog rules apply.
+ *
+ * Refusals are WebSocket close codes (protocol/media-close-codes.ts, and the ticket codes 4400–4408):
+ * the upgrade always completes and open() closes at once, because a browser sees a close code but
+ * never an HTTP status. Unknown paths stay the app's 404. Ticket verification is asynchronous, so
+ * the upgrade follows uWS's async pattern (onAborted, then cork + upgrade).
+ *
+ * When the CSM evacuates or closes a channel, or its last group here goes, every client of the channel
+ * is closed with MEDIA_REJOIN and the ring is dropped; a released group closes its own viewers so.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
+import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
+import { FrameError, MAX_FRAME_BYTES, MAX_FRAME_CHANNEL, peekFrameHeader } from '../../protocol/media-frame.js';
+import type { Logger } from '../../protocol/logger.js';
+import { TICKET_ERRORS, TicketError } from '../../protocol/ticket-errors.js';
+import type { TicketVerifier } from '../../protocol/tickets.js';
+import { UnitError } from '../errors.js';
+import type { LoadMeter } from '../LoadMeter.js';
+import type { Group, UnitGroups, UnitGroupsEvents } from '../UnitGroups.js';
+import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
+import { ConnectionLimiter } from './ConnectionLimiter.js';
+import type { RingOptionsInput } from './RingBuffer.js';
+
+/** uWS's CompressOptions.DISABLED */
+const NO_COMPRESSION = 0;
+/** a frame up to the protocol's maximum gets a clear FRAME_ERR_TOO_LARGE rather than uWS's own drop */
+export const INGEST_MAX_PAYLOAD = MAX_FRAME_BYTES + 1024;
+/** viewers send nothing today; anything they send is small or refused */
+export const WATCH_MAX_PAYLOAD = 4 * 1024;
+/** a viewer is fed while its socket buffers less than this; the ring buffers the rest, bounded */
+export const VIEWER_SEND_BOUND = 512 * 1024;
+/** hard cap above the bound (one frame may cross it); a send beyond it means the viewer is stuck */
+const VIEWER_MAX_BACKPRESSURE = 16 * 1024 * 1024;
+const IDLE_TIMEOUT_SECONDS = 60;
+const CHANNEL_PATTERN = /^[1-9][0-9]{0,9}$/;
+
+export interface MediaPlaneOptions {
+  unitId: string;
+  groups: UnitGroups;
+  meter: LoadMeter;
+  logger: Logger;
+  /** null: no ticket key configured, every media connection is refused with MEDIA_DISABLED */
+  verifier: TicketVerifier | null;
+  /** null: any origin */
+  allowedOrigins: ReadonlySet<string> | null;
+  maxConnectionsPerIp: number;
+  ring?: RingOptionsInput;
+  /** how often channel bitrate and backlog counters are refreshed */
+  statsIntervalMs?: number;
+}
+
+export class MediaPlane {
+  readonly #opts: MediaPlaneOptions;
+  readonly #groups: UnitGroups;
+  readonly #logger: Logger;
+  readonly #limiter: ConnectionLimiter;
+  readonly #channels = new Map<number, ChannelMedia>();
+  readonly #viewersById = new Map<string, ViewerConn>();
+  readonly #listeners: { [K in keyof UnitGroupsEvents]?: (...args: UnitGroupsEvents[K]) => void } = {};
+  #timer: NodeJS.Timeout | null = null;
+  #lastTick = performance.now();
+  #closed = false;
+
+  constructor(options: MediaPlaneOptions) {
+    this.#opts = options;
+    this.#groups = options.groups;
+    this.#logger = options.logger.child({ component: 'media' });
+    this.#limiter = new ConnectionLimiter(options.maxConnectionsPerIp);
+    this.#listen('groupCreated', (g) => this.#ensureChannel(g.channelId));
+    this.#listen('groupReleased', (g, reason) => this.#groupReleased(g, reason));
+    this.#listen('groupRoleChanged', (g) => this.#rootCheck(g.channelId));
+    this.#listen('channelEvacuated', (ch) => this.#closeClients(ch, 'MEDIA_REJOIN'));
+    this.#listen('channelClosed', (ch) => this.#closeClients(ch, 'MEDIA_REJOIN'));
+    this.#listen('channelDropped', (ch) => this.#dropChannel(ch));
+    for (const channelId of this.#groups.channelIds()) this.#ensureChannel(channelId);
+    this.#timer = setInterval(() => this.#tick(), options.statsIntervalMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  /** The channel's ring and clients here, if it is served here (tests, metrics). */
+  channel(channelId: number): ChannelMedia | undefined {
+    return this.#channels.get(channelId);
+  }
+
+  connectionsFrom(ip: string): number {
+    return this.#limiter.count(ip);
+  }
+
+  /** Adds the two WebSocket routes to the unit's app. */
+  attach(app: TemplatedApp): void {
+    const guard = <A extends unknown[]>(what: string, fn: (ws: MediaSocket, ...args: A) => void) => (ws: MediaSocket, ...args: A) => {
+      try {
+        fn(ws, ...args);
+      } catch (error) {
+        // A bug here must cost one connection, never the process.
+        this.#logger.error({ err: error, what }, 'media handler failed');
+        this.#end(ws, 'MEDIA_BAD_FRAME');
+      }
+    };
+    const common = { compression: NO_COMPRESSION, idleTimeout: IDLE_TIMEOUT_SECONDS, sendPingsAutomatically: true, closeOnBackpressureLimit: false };
+    app.ws<MediaConnData>('/ingest/:channelId', {
+      ...common,
+      maxPayloadLength: INGEST_MAX_PAYLOAD,
+      maxBackpressure: 64 * 1024,
+      upgrade: (res, req, context) => this.#upgrade('ingest', res, req, context),
+      open: guard('ingest open', (ws) => this.#openPublisher(ws)),
+      message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => this.#ingest(ws, message, isBinary)),
+      close: (ws) => this.#closed_(ws),
+    });
+    app.ws<MediaConnData>('/watch/:channelId', {
+      ...common,
+      maxPayloadLength: WATCH_MAX_PAYLOAD,
+      maxBackpressure: VIEWER_MAX_BACKPRESSURE,
+      upgrade: (res, req, context) => this.#upgrade('watch', res, req, context),
+      open: guard('watch open', (ws) => this.#openViewer(ws)),
+      message: guard('watch message', (ws) => this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE')),
+      drain: guard('watch drain', (ws) => {
+        const viewer = ws.getUserData().viewer;
+        if (viewer) this.#pump(viewer);
+      }),
+      close: (ws) => this.#closed_(ws),
+    });
+  }
+
+  /** Closes every media client (MEDIA_UNIT_CLOSING) and ring. Call before the app closes. Safe twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const [event, listener] of Object.entries(this.#listeners)) this.#groups.off(event as keyof UnitGroupsEvents, listener as never);
+    for (const channelId of [...this.#channels.keys()]) {
+      // Not inside any socket's callback, and the app closes right after: end now.
+      this.#closeClients(channelId, 'MEDIA_UNIT_CLOSING', true);
+      this.#channels.get(channelId)?.ring.close();
+    }
+    this.#channels.clear();
+  }
+
+  #listen<K extends keyof UnitGroupsEvents>(event: K, listener: (...args: UnitGroupsEvents[K]) => void): void {
+    (this.#listeners as Record<string, unknown>)[event] = listener;
+    this.#groups.on(event, listener);
+  }
+
+  // ---- upgrade: checks that need only the request, then the ticket ----
+
+  #upgrade(route: 'ingest' | 'watch', res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    // Everything from req must be read now: it is gone after the first await.
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const origin = req.getHeader('origin').replace(/\/+$/, '');
+    const token = req.getQuery('t') ?? '';
+    const channelText = req.getParameter(0) ?? '';
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const data: MediaConnData = { route, ip, channelId: 0, refusal: null, viewerId: '', groupIndex: -1, counted: false, ending: false, closed: false, viewer: null };
+    const accept = (): void => void res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+    const refuse = (reason: MediaCloseReason): void => {
+      data.refusal = { code: MEDIA_CLOSE[reason].closeCode, message: MEDIA_CLOSE[reason].message };
+      accept();
+    };
+    if (this.#closed) return refuse('MEDIA_UNIT_CLOSING');
+    const allowed = this.#opts.allowedOrigins;
+    // No Origin header: not a browser, which an origin check cannot stop anyway; the ticket still applies.
+    if (allowed && origin !== '' && !allowed.has(origin)) return refuse('MEDIA_ORIGIN_REFUSED');
+    if (!this.#limiter.acquire(ip)) return refuse('MEDIA_TOO_MANY_CONNECTIONS');
+    data.counted = true;
+    const channelId = CHANNEL_PATTERN.test(channelText) ? Number(channelText) : 0;
+    if (channelId < 1 || channelId > MAX_FRAME_CHANNEL) return refuse('MEDIA_BAD_REQUEST');
+    data.channelId = channelId;
+    const verifier = this.#opts.verifier;
+    if (!verifier) return refuse('MEDIA_DISABLED');
+
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+      this.#limiter.release(ip);
+    });
+    const verified =
+      route === 'ingest'
+        ? verifier.verify(token, { role: 'publish', channel: channelId })
+        : verifier.verify(token, { role: 'view', channel: channelId, unit: this.#opts.unitId }).then((t) => {
+            data.viewerId = t.id;
+            data.groupIndex = t.group;
+            return t;
+          });
+    verified.then(
+      () => {
+        if (!aborted) accept();
+      },
+      (error: unknown) => {
+        if (aborted) return;
+        const e = error instanceof TicketError ? error : new TicketError('TICKET_MALFORMED', String(error));
+        this.#logger.info({ route, channelId, ip, code: e.code, detail: e.message }, 'media ticket refused');
+        data.refusal = { code: e.closeCode, message: TICKET_ERRORS[e.code].message };
+        accept();
+      },
+    );
+  }
+
+  // ---- ingest ----
+
+  #openPublisher(ws: MediaSocket): void {
+    const d = ws.getUserData();
+    if (this.#refused(ws)) return;
+    if (!this.#hasRoot(d.channelId)) return this.#end(ws, 'MEDIA_NOT_ROOT_UNIT');
+    const media = this.#ensureChannel(d.channelId);
+    const previous = media.publisher;
+    media.publisher = ws;
+    if (previous) this.#endOther(previous, 'MEDIA_REPLACED');
+    this.#groups.setPublisherConnected(d.channelId, true);
+    this.#logger.info({ channelId: d.channelId, ip: d.ip, replaced: previous !== null }, 'publisher connected');
+  }
+
+  #ingest(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
+    const d = ws.getUserData();
+    if (d.ending) return;
+    if (!isBinary) return this.#end(ws, 'MEDIA_BINARY_EXPECTED');
+    const media = this.#channels.get(d.channelId);
+    if (!media || media.publisher !== ws) return this.#end(ws, 'MEDIA_REJOIN');
+    const bytes = new Uint8Array(message);
+    let header;
+    try {
+      header = peekFrameHeader(bytes);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.#logger.warn({ channelId: d.channelId, ip: d.ip, code: error.code, detail: error.message }, 'bad frame from publisher');
+      // The reason carries the frame code, e.g. "FRAME_ERR_TRUNCATED", for the page's console.
+      return this.#end(ws, 'MEDIA_BAD_FRAME', error.code);
+    }
+    if (header.channel !== d.channelId) return this.#end(ws, 'MEDIA_FRAME_WRONG_CHANNEL');
+    if (bytes.length > media.ring.maxFrameBytes) {
+      this.#logger.warn({ channelId: d.channelId, bytes: bytes.length, max: media.ring.maxFrameBytes }, 'frame larger than the ring admits');
+      return this.#end(ws, 'MEDIA_FRAME_TOO_LARGE');
+    }
+    media.ring.write(bytes, header);
+    media.ingestBytes += bytes.length;
+    for (const viewer of media.viewers) this.#pump(viewer);
+  }
+
+  // ---- viewers ----
+
+  #openViewer(ws: MediaSocket): void {
+    const d = ws.getUserData();
+    if (this.#refused(ws)) return;
+    const group = this.#groups.group(d.groupIndex);
+    if (!group || group.channelId !== d.channelId) return this.#end(ws, 'MEDIA_NO_SUCH_GROUP');
+    const media = this.#ensureChannel(d.channelId);
+    const previous = this.#viewersById.get(d.viewerId);
+    if (previous) {
+      // The same viewer reconnected (a ticket's id is the viewer id): the new socket takes the slot.
+      this.#detach(previous);
+      if (previous.groupIndex !== d.groupIndex) this.#groups.removeViewer(previous.viewerId);
+      this.#endOther(previous.ws, 'MEDIA_REPLACED');
+    }
+    try {
+      this.#groups.addViewer(d.channelId, d.groupIndex, d.viewerId);
+    } catch (error) {
+      if (!(error instanceof UnitError)) throw error;
+      this.#logger.info({ channelId: d.channelId, groupIndex: d.groupIndex, viewerId: d.viewerId, code: error.code }, 'viewer refused');
+      return this.#end(ws, error.code === 'UNIT_ERR_GROUP_FULL' ? 'MEDIA_GROUP_FULL' : 'MEDIA_NO_SUCH_GROUP');
+    }
+    const viewer: ViewerConn = {
+      ws,
+      channelId: d.channelId,
+      groupIndex: d.groupIndex,
+      viewerId: d.viewerId,
+      reader: media.ring.createReader(),
+      detached: false,
+      countedSkips: 0,
+      countedDrops: 0,
+    };
+    d.viewer = viewer;
+    media.viewers.add(viewer);
+    this.#viewersById.set(viewer.viewerId, viewer);
+    this.#pump(viewer);
+  }
+
+  /** Sends ring frames while the socket buffers less than the bound: the exact ring bytes, corked. */
+  #pump(viewer: ViewerConn): void {
+    if (viewer.detached) return;
+    const ws = viewer.ws;
+    const d = ws.getUserData();
+    if (d.ending || d.closed) return;
+    let bytes = 0;
+    let dropped = false;
+    ws.cork(() => {
+      while (ws.getBufferedAmount() < VIEWER_SEND_BOUND) {
+        const frame = viewer.reader.next();
+        if (!frame) break;
+        // uWS copies the view before returning, so the ring may overwrite it afterwards.
+        const result = ws.send(frame, true);
+        bytes += frame.length;
+        if (result === 2) {
+          dropped = true;
+          break;
+        }
+      }
+    });
+    if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
+    const stats = viewer.reader.stats();
+    const counters = this.#groups.counters(viewer.channelId);
+    if (counters) {
+      counters.videoSkips += stats.videoSkipped - viewer.countedSkips;
+      counters.drops += stats.drops - viewer.countedDrops;
+    }
+    viewer.countedSkips = stats.videoSkipped;
+    viewer.countedDrops = stats.drops;
+    if (dropped) this.#endOther(ws, 'MEDIA_TOO_SLOW');
+  }
+
+  /** Stops feeding a viewer and forgets it; the caller decides about UnitGroups. */
+  #detach(viewer: ViewerConn): void {
+    if (viewer.detached) return;
+    viewer.detached = true;
+    viewer.reader.close();
+    this.#channels.get(viewer.channelId)?.viewers.delete(viewer);
+    if (this.#viewersById.get(viewer.viewerId) === viewer) this.#viewersById.delete(viewer.viewerId);
+  }
+
+  // ---- both routes ----
+
+  #refused(ws: MediaSocket): boolean {
+    const d = ws.getUserData();
+    if (d.refusal) {
+      this.#endWith(ws, d.refusal.code, d.refusal.message);
+      return true;
+    }
+    if (this.#closed) {
+      this.#end(ws, 'MEDIA_UNIT_CLOSING');
+      return true;
+    }
+    return false;
+  }
+
+  /** Closes the socket whose callback is running (or, with `now` false, any other socket). */
+  #end(ws: MediaSocket, reason: MediaCloseReason, detail?: string, now = true): void {
+    this.#endWith(ws, MEDIA_CLOSE[reason].closeCode, detail ?? MEDIA_CLOSE[reason].message, now);
+  }
+
+  /** Closes another socket than the one whose callback is running. */
+  #endOther(ws: MediaSocket, reason: MediaCloseReason): void {
+    this.#end(ws, reason, undefined, false);
+  }
+
+  /**
+   * Ending a socket from inside another socket's callback (uWS corks the socket whose callback runs)
+   * closed the corked socket as well in our tests, so such ends run on the next turn of the loop. The
+   * socket is marked `ending` at once: nothing is sent to it meanwhile.
+   */
+  #endWith(ws: MediaSocket, code: number, message: string, now = true): void {
+    const d = ws.getUserData();
+    if (d.ending || d.closed) return;
+    d.ending = true;
+    if (now) ws.end(code, message);
+    else
+      setImmediate(() => {
+        if (!d.closed) ws.end(code, message);
+      });
+  }
+
+  /** uWS close: the socket is gone (whoever closed it). Never throws. */
+  #closed_(ws: MediaSocket): void {
+    const d = ws.getUserData();
+    d.closed = true;
+    try {
+      if (d.counted) this.#limiter.release(d.ip);
+      d.counted = false;
+      const viewer = d.viewer;
+      if (viewer && !viewer.detached) {
+        this.#detach(viewer);
+        this.#groups.removeViewer(viewer.viewerId);
+      }
+      const media = this.#channels.get(d.channelId);
+      if (d.route === 'ingest' && media?.publisher === ws) {
+        media.publisher = null;
+        if (this.#groups.hasChannel(d.channelId)) this.#groups.setPublisherConnected(d.channelId, false);
+        this.#logger.info({ channelId: d.channelId }, 'publisher disconnected');
+      }
+    } catch (error) {
+      this.#logger.error({ err: error }, 'media close handler failed');
+    }
+  }
+
+  // ---- channels, following UnitGroups ----
+
+  #ensureChannel(channelId: number): ChannelMedia {
+    let media = this.#channels.get(channelId);
+    if (!media) {
+      media = new ChannelMedia(channelId, this.#opts.ring ?? {});
+      this.#channels.set(channelId, media);
+    }
+    return media;
+  }
+
+  #hasRoot(channelId: number): boolean {
+    return this.#groups.groups().some((g) => g.channelId === channelId && g.role === 'root');
+  }
+
+  #rootCheck(channelId: number): void {
+    const media = this.#channels.get(channelId);
+    if (media?.publisher && !this.#hasRoot(channelId)) this.#endOther(media.publisher, 'MEDIA_REJOIN');
+  }
+
+  #groupReleased(group: Readonly<Group>, reason: string): void {
+    const media = this.#channels.get(group.channelId);
+    if (!media || reason === 'merged') return; // merged viewers stay connected: same ring
+    for (const viewer of [...media.viewers]) {
+      if (viewer.groupIndex !== group.index) continue;
+      this.#detach(viewer);
+      this.#endOther(viewer.ws, 'MEDIA_REJOIN');
+    }
+    this.#rootCheck(group.channelId);
+  }
+
+  /** Closes the channel's viewers and publisher; UnitGroups already accounts for them (no removeViewer). */
+  #closeClients(channelId: number, reason: MediaCloseReason, now = false): void {
+    const media = this.#channels.get(channelId);
+    if (!media) return;
+    for (const viewer of [...media.viewers]) {
+      this.#detach(viewer);
+      this.#end(viewer.ws, reason, undefined, now);
+    }
+    const publisher = media.publisher;
+    if (publisher) {
+      media.publisher = null;
+      this.#end(publisher, reason, undefined, now);
+    }
+  }
+
+  #dropChannel(channelId: number): void {
+    this.#closeClients(channelId, 'MEDIA_REJOIN');
+    this.#channels.get(channelId)?.ring.close();
+    this.#channels.delete(channelId);
+  }
+
+  /** Per channel: ingest bitrate over the interval, and the largest viewer backlog in frames. */
+  #tick(): void {
+    const now = performance.now();
+    const elapsedMs = now - this.#lastTick;
+    this.#lastTick = now;
+    if (elapsedMs <= 0) return;
+    for (const media of this.#channels.values()) {
+      const counters = this.#groups.counters(media.channelId);
+      if (!counters) continue;
+      counters.bitrateBps = (media.ingestBytes * 8 * 1000) / elapsedMs;
+      media.ingestBytes = 0;
+      let backlog = 0;
+      for (const viewer of media.viewers) backlog = Math.max(backlog, viewer.reader.stats().lagFrames);
+      counters.backlogFrames = backlog;
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The unit's media plane end to end: a real StreamingUnit (port 0, no CSM: groups are created
+ * directly through unit.groups), real sockets through a minimal RFC 6455 client (ws-client.ts),
+ * tickets signed with a fresh Ed25519 pair.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
+import { Codec, encodeFrame, FrameKind, peekFrameHeader } from '../../protocol/media-frame.js';
+import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
+import { generateTicketKeys, TicketSigner, type Grant, type TicketKeyPair } from '../../protocol/tickets.js';
+import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
+import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
+import { until } from '../unit/helpers/wait.js';
+import { TestWs } from './ws-client.js';
+
+const silent = pino({ level: process.env.MEDIA_TEST_LOG ?? 'silent' });
+const UNIT_ID = 'u-media';
+
+let keys: TicketKeyPair;
+let signer: TicketSigner;
+const units: StreamingUnit[] = [];
+const sockets: TestWs[] = [];
+/**
+ * Holds the unit's CSM port for the whole file and hangs up on every connection: a port that was
+ * merely free could be taken by a CSM of a test running alongside, which would then drop our groups.
+ * The random cluster secret makes any CSM refuse this unit anyway.
+ */
+let noCsm: Server;
+const secret = randomBytes(12).toString('base64url');
+
+async function startUnit(overrides: Partial<UnitConfig> = {}): Promise<StreamingUnit> {
+  const config = loadUnitConfig({
+    overrides: {
+      unitId: UNIT_ID,
+      port: 0,
+      // No CSM: the unit keeps retrying in the background, which media does not need.
+      csmControlPort: (noCsm.address() as { port: number }).port,
+      clusterSecret: secret,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 5000,
+      ticketPublicJwk: JSON.stringify(keys.publicJwk),
+      ...overrides,
+    },
+  });
+  const unit = await StreamingUnit.start(config, silent);
+  units.push(unit);
+  return unit;
+}
+
+async function connect(unit: StreamingUnit, path: string, headers: Record<string, string> = {}): Promise<TestWs> {
+  const ws = await TestWs.connect(`ws://127.0.0.1:${unit.port}${path}`, headers);
+  sockets.push(ws);
+  return ws;
+}
+
+const ticket = (grant: Grant): Promise<string> => signer.sign(grant);
+const publishPath = async (channel: number, ticketChannel = channel): Promise<string> =>
+  `/ingest/${channel}?t=${await ticket({ role: 'publish', channel: ticketChannel, id: `p${channel}` })}`;
+const watchPath = async (channel: number, group: number, id: string, unit = UNIT_ID): Promise<string> =>
+  `/watch/${channel}?t=${await ticket({ role: 'view', channel, unit, group, id })}`;
+
+function video(channel: number, seq: number, keyframe: boolean, size = 200): Buffer {
+  return encodeFrame({ channel, seq, timestamp: seq * 33_000, kind: FrameKind.VIDEO, keyframe, codec: Codec.VP8, payload: new Uint8Array(size).fill(seq & 0xff) });
+}
+function audio(channel: number, seq: number): Buffer {
+  return encodeFrame({ channel, seq, timestamp: seq * 20_000, kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: new Uint8Array(60).fill(7) });
+}
+
+async function expectClose(ws: TestWs, code: number): Promise<void> {
+  const info = await Promise.race([ws.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no close, expected ${code}`)), 5000))]);
+  assert.equal(info.code, code, `close ${info.code} "${info.reason}", expected ${code}`);
+}
+
+before(async () => {
+  noCsm = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => noCsm.listen(0, '127.0.0.1', resolve));
+  keys = await generateTicketKeys();
+  signer = await TicketSigner.fromJwk(keys.privateJwk);
+});
+
+after(() => {
+  for (const ws of sockets) ws.destroy();
+  for (const unit of units) unit.close();
+  noCsm.close();
+});
+
+describe('media plane: ingest to TCP viewers', () => {
+  let unit: StreamingUnit;
+  before(async () => {
+    unit = await startUnit();
+  });
+
+  it('relays the publisher frames byte-identical, starting the viewer at the newest keyframe', async () => {
+    unit.groups.createGroup(7, 0, 'root');
+    const publisher = await connect(unit, await publishPath(7));
+    await until(() => unit.groups.publisherConnected(7), 'publisher connected');
+    const before = [video(7, 0, true), video(7, 1, false), audio(7, 2), video(7, 3, true), video(7, 4, false)];
+    for (const frame of before) publisher.sendBinary(frame);
+    await until(() => unit.media.channel(7)?.ring.stats().framesWritten === 5, 'five frames in the ring');
+
+    const viewer = await connect(unit, await watchPath(7, 0, 'viewer-1'));
+    const first = await viewer.waitForMessages(2);
+    assert.ok(first[0]!.equals(before[3]!), 'the first frame is the newest keyframe, byte for byte');
+    assert.ok(first[1]!.equals(before[4]!));
+    const head = peekFrameHeader(first[0]!);
+    assert.equal(head.kind, FrameKind.VIDEO);
+    assert.equal(head.keyframe, true);
+    assert.equal(unit.groups.viewerCount, 1, 'the join reached UnitGroups');
+    assert.ok(unit.groups.group(0)!.viewerIds.has('viewer-1'));
+
+    const live = [audio(7, 5), video(7, 6, false, 100_000), video(7, 7, true, 300_000)];
+    for (const frame of live) publisher.sendBinary(frame);
+    const all = await viewer.waitForMessages(5);
+    for (let i = 0; i < live.length; i++) assert.ok(all[2 + i]!.equals(live[i]!), `live frame ${i} is byte-identical`);
+
+    viewer.close();
+    await until(() => unit.groups.viewerCount === 0, 'the leave reached UnitGroups');
+    publisher.close();
+    await until(() => !unit.groups.publisherConnected(7), 'publisher disconnected');
+  });
+
+  it('a second publisher replaces the first', async () => {
+    unit.groups.createGroup(15, 5, 'root');
+    const first = await connect(unit, await publishPath(15));
+    await until(() => unit.groups.publisherConnected(15), 'first publisher');
+    const second = await connect(unit, await publishPath(15));
+    await expectClose(first, MEDIA_CLOSE.MEDIA_REPLACED.closeCode);
+    second.sendBinary(video(15, 0, true));
+    await until(() => unit.media.channel(15)?.ring.stats().framesWritten === 1, 'the new publisher writes');
+    assert.equal(unit.groups.publisherConnected(15), true);
+  });
+
+  it('refuses bad tickets with their ticket close codes', async () => {
+    unit.groups.createGroup(8, 1, 'root');
+    const past = await TicketSigner.fromJwk(keys.privateJwk, { clock: () => Date.now() - 600_000 });
+    const expired = await connect(unit, `/ingest/8?t=${await past.sign({ role: 'publish', channel: 8, id: 'old' })}`);
+    await expectClose(expired, TICKET_ERRORS.TICKET_EXPIRED.closeCode);
+    const wrongChannel = await connect(unit, await publishPath(8, 9));
+    await expectClose(wrongChannel, TICKET_ERRORS.TICKET_WRONG_CHANNEL.closeCode);
+    const wrongUnit = await connect(unit, await watchPath(8, 1, 'v-wrong-unit', 'another-unit'));
+    await expectClose(wrongUnit, TICKET_ERRORS.TICKET_WRONG_UNIT.closeCode);
+    const viewTicketToIngest = await connect(unit, `/ingest/8?t=${await ticket({ role: 'view', channel: 8, unit: UNIT_ID, group: 1, id: 'v' })}`);
+    await expectClose(viewTicketToIngest, TICKET_ERRORS.TICKET_WRONG_ROLE.closeCode);
+    const none = await connect(unit, '/watch/8');
+    await expectClose(none, TICKET_ERRORS.TICKET_MALFORMED.closeCode);
+    assert.equal(unit.groups.viewerCount, 0);
+    assert.equal(unit.groups.publisherConnected(8), false);
+  });
+
+  it('refuses ingest on a unit without the root, bad paths, and groups not served here', async () => {
+    unit.groups.createGroup(9, 3, 'member');
+    const notRoot = await connect(unit, await publishPath(9));
+    await expectClose(notRoot, MEDIA_CLOSE.MEDIA_NOT_ROOT_UNIT.closeCode);
+    const badPath = await connect(unit, '/ingest/abc?t=x');
+    await expectClose(badPath, MEDIA_CLOSE.MEDIA_BAD_REQUEST.closeCode);
+    const noGroup = await connect(unit, await watchPath(9, 4, 'v-no-group'));
+    await expectClose(noGroup, MEDIA_CLOSE.MEDIA_NO_SUCH_GROUP.closeCode);
+    await assert.rejects(TestWs.connect(`ws://127.0.0.1:${unit.port}/nowhere/1`), (e: { status?: number }) => e.status === 404);
+  });
+
+  it('refuses the 11th viewer of a full group', async () => {
+    unit.groups.createGroup(11, 2, 'root');
+    const viewers: TestWs[] = [];
+    for (let i = 0; i < 10; i++) viewers.push(await connect(unit, await watchPath(11, 2, `full-${i}`)));
+    await until(() => unit.groups.group(2)!.viewerIds.size === 10, 'ten viewers joined');
+    const eleventh = await connect(unit, await watchPath(11, 2, 'full-10'));
+    await expectClose(eleventh, MEDIA_CLOSE.MEDIA_GROUP_FULL.closeCode);
+    assert.equal(unit.groups.group(2)!.viewerIds.size, 10);
+    for (const v of viewers) v.close();
+    await until(() => unit.groups.group(2)!.viewerIds.size === 0, 'all left');
+  });
+
+  it('closes only the publisher that sends a malformed frame; the unit keeps serving others', async () => {
+    unit.groups.createGroup(12, 6, 'root');
+    unit.groups.createGroup(13, 7, 'root');
+    const bad = await connect(unit, await publishPath(12));
+    const good = await connect(unit, await publishPath(13));
+    const viewer = await connect(unit, await watchPath(13, 7, 'v13'));
+    await until(() => unit.groups.publisherConnected(12) && unit.groups.publisherConnected(13) && unit.groups.viewerCount === 1, 'connected');
+    bad.sendBinary(Buffer.from([0x93, 0x01, 0x02]));
+    await expectClose(bad, MEDIA_CLOSE.MEDIA_BAD_FRAME.closeCode);
+    assert.match(bad.closeInfo!.reason, /^FRAME_ERR_/);
+    await until(() => !unit.groups.publisherConnected(12), 'bad publisher gone');
+
+    const frame = video(13, 0, true);
+    good.sendBinary(frame);
+    const [got] = await viewer.waitForMessages(1);
+    assert.ok(got!.equals(frame));
+    const health = await fetch(`http://127.0.0.1:${unit.port}/healthz`);
+    assert.equal(health.status, 200);
+
+    const text = await connect(unit, await publishPath(12));
+    text.sendText('hello');
+    await expectClose(text, MEDIA_CLOSE.MEDIA_BINARY_EXPECTED.closeCode);
+    const other = await connect(unit, await publishPath(12));
+    other.sendBinary(video(13, 1, true));
+    await expectClose(other, MEDIA_CLOSE.MEDIA_FRAME_WRONG_CHANNEL.closeCode);
+    const big = await connect(unit, await publishPath(12));
+    big.sendBinary(video(12, 2, true, 1024 * 1024 + 1));
+    await expectClose(big, MEDIA_CLOSE.MEDIA_FRAME_TOO_LARGE.closeCode);
+    viewer.sendText('hi');
+    await expectClose(viewer, MEDIA_CLOSE.MEDIA_UNEXPECTED_MESSAGE.closeCode);
+  });
+
+  it('closeChannel closes the viewers and the publisher with the rejoin code and drops the ring', async () => {
+    unit.groups.createGroup(14, 8, 'root');
+    unit.groups.createGroup(14, 9, 'member');
+    const publisher = await connect(unit, await publishPath(14));
+    const v1 = await connect(unit, await watchPath(14, 8, 'v14a'));
+    const v2 = await connect(unit, await watchPath(14, 9, 'v14b'));
+    await until(() => unit.groups.viewerCount === 2 && unit.groups.publisherConnected(14), 'connected');
+    unit.groups.closeChannel(14);
+    await expectClose(v1, MEDIA_CLOSE.MEDIA_REJOIN.closeCode);
+    await expectClose(v2, MEDIA_CLOSE.MEDIA_REJOIN.closeCode);
+    await expectClose(publisher, MEDIA_CLOSE.MEDIA_REJOIN.closeCode);
+    assert.equal(unit.media.channel(14), undefined);
+    assert.equal(unit.groups.viewerCount, 0);
+  });
+
+  it('evacuation also sends the rejoin code', async () => {
+    unit.groups.createGroup(16, 10, 'root');
+    const v = await connect(unit, await watchPath(16, 10, 'v16'));
+    await until(() => unit.groups.viewerCount === 1, 'joined');
+    unit.groups.evacuate([16]);
+    await expectClose(v, MEDIA_CLOSE.MEDIA_REJOIN.closeCode);
+    assert.equal(unit.media.channel(16), undefined);
+  });
+});
+
+describe('media plane: limits and configuration', () => {
+  it('refuses origins not allowed and too many connections from one IP', async () => {
+    const unit = await startUnit({ allowedOrigins: 'http://good.example, http://also.example', maxConnectionsPerIp: 2 });
+    unit.groups.createGroup(20, 0, 'root');
+    const evil = await connect(unit, await watchPath(20, 0, 'o1'), { Origin: 'http://evil.example' });
+    await expectClose(evil, MEDIA_CLOSE.MEDIA_ORIGIN_REFUSED.closeCode);
+    const a = await connect(unit, await watchPath(20, 0, 'o2'), { Origin: 'http://good.example' });
+    const b = await connect(unit, await watchPath(20, 0, 'o3'));
+    await until(() => unit.groups.viewerCount === 2, 'two joined');
+    const c = await connect(unit, await watchPath(20, 0, 'o4'));
+    await expectClose(c, MEDIA_CLOSE.MEDIA_TOO_MANY_CONNECTIONS.closeCode);
+    a.close();
+    await until(() => unit.media.connectionsFrom('127.0.0.1') === 1, 'slot released');
+    const d = await connect(unit, await watchPath(20, 0, 'o5'));
+    await until(() => unit.groups.viewerCount === 2, 'a new one fits again');
+    b.close();
+    d.close();
+  });
+
+  it('without a ticket key, every media connection is refused with MEDIA_DISABLED', async () => {
+    const unit = await startUnit({ ticketPublicJwk: '' });
+    unit.groups.createGroup(21, 0, 'root');
+    const p = await connect(unit, await publishPath(21));
+    await expectClose(p, MEDIA_CLOSE.MEDIA_DISABLED.closeCode);
+  });
+
+  it('declares every media close code once, clear of the ticket block', () => {
+    const codes = Object.values(MEDIA_CLOSE).map((s) => s.closeCode);
+    const ticketCodes = new Set<number>(Object.values(TICKET_ERRORS).map((s) => s.closeCode));
+    assert.equal(new Set(codes).size, codes.length);
+    for (const code of codes) {
+      assert.ok(code >= 4000 && code <= 4999 && !ticketCodes.has(code), String(code));
+    }
+    for (const spec of Object.values(MEDIA_CLOSE)) assert.ok(Buffer.byteLength(spec.message) <= 123, spec.message);
+  });
+});
