@@ -9,24 +9,22 @@
  *       keyframe) and is sent the ring's exact bytes, never re-encoded, while its socket's buffered
  *       amount stays under a bound; `drain` resumes it. Behind that, the ring's backlog rules apply.
  *
- * Refusals are WebSocket close codes (protocol/media-close-codes.ts, and the ticket codes 4400–4408):
- * the upgrade always completes and open() closes at once, because a browser sees a close code but
- * never an HTTP status. Unknown paths stay the app's 404. Ticket verification is asynchronous, so
- * the upgrade follows uWS's async pattern (onAborted, then cork + upgrade).
+ * Who may connect is decided at the upgrade (MediaAdmission.ts); refusals are WebSocket close codes
+ * (protocol/media-close-codes.ts, and the ticket codes 4400–4408). Unknown paths stay the app's 404.
  *
  * When the CSM evacuates or closes a channel, or its last group here goes, every client of the channel
  * is closed with MEDIA_REJOIN and the ring is dropped; a released group closes its own viewers so.
  */
-import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
-import { FrameError, MAX_FRAME_BYTES, MAX_FRAME_CHANNEL, peekFrameHeader } from '../../protocol/media-frame.js';
+import { FrameError, MAX_FRAME_BYTES, peekFrameHeader } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
-import { TICKET_ERRORS, TicketError } from '../../protocol/ticket-errors.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
 import { UnitError } from '../errors.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { Group, UnitGroups, UnitGroupsEvents } from '../UnitGroups.js';
 import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
+import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
 import type { RingOptionsInput } from './RingBuffer.js';
 
@@ -41,7 +39,6 @@ export const VIEWER_SEND_BOUND = 512 * 1024;
 /** hard cap above the bound (one frame may cross it); a send beyond it means the viewer is stuck */
 const VIEWER_MAX_BACKPRESSURE = 16 * 1024 * 1024;
 const IDLE_TIMEOUT_SECONDS = 60;
-const CHANNEL_PATTERN = /^[1-9][0-9]{0,9}$/;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -63,6 +60,7 @@ export class MediaPlane {
   readonly #groups: UnitGroups;
   readonly #logger: Logger;
   readonly #limiter: ConnectionLimiter;
+  readonly #admission: MediaAdmission;
   readonly #channels = new Map<number, ChannelMedia>();
   readonly #viewersById = new Map<string, ViewerConn>();
   readonly #listeners: { [K in keyof UnitGroupsEvents]?: (...args: UnitGroupsEvents[K]) => void } = {};
@@ -75,6 +73,7 @@ export class MediaPlane {
     this.#groups = options.groups;
     this.#logger = options.logger.child({ component: 'media' });
     this.#limiter = new ConnectionLimiter(options.maxConnectionsPerIp);
+    this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger });
     this.#listen('groupCreated', (g) => this.#ensureChannel(g.channelId));
     this.#listen('groupReleased', (g, reason) => this.#groupReleased(g, reason));
     this.#listen('groupRoleChanged', (g) => this.#rootCheck(g.channelId));
@@ -111,7 +110,7 @@ export class MediaPlane {
       ...common,
       maxPayloadLength: INGEST_MAX_PAYLOAD,
       maxBackpressure: 64 * 1024,
-      upgrade: (res, req, context) => this.#upgrade('ingest', res, req, context),
+      upgrade: (res, req, context) => this.#admission.upgrade('ingest', res, req, context, this.#closed),
       open: guard('ingest open', (ws) => this.#openPublisher(ws)),
       message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => this.#ingest(ws, message, isBinary)),
       close: (ws) => this.#closed_(ws),
@@ -120,7 +119,7 @@ export class MediaPlane {
       ...common,
       maxPayloadLength: WATCH_MAX_PAYLOAD,
       maxBackpressure: VIEWER_MAX_BACKPRESSURE,
-      upgrade: (res, req, context) => this.#upgrade('watch', res, req, context),
+      upgrade: (res, req, context) => this.#admission.upgrade('watch', res, req, context, this.#closed),
       open: guard('watch open', (ws) => this.#openViewer(ws)),
       message: guard('watch message', (ws) => this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE')),
       drain: guard('watch drain', (ws) => {
@@ -149,62 +148,6 @@ export class MediaPlane {
   #listen<K extends keyof UnitGroupsEvents>(event: K, listener: (...args: UnitGroupsEvents[K]) => void): void {
     (this.#listeners as Record<string, unknown>)[event] = listener;
     this.#groups.on(event, listener);
-  }
-
-  // ---- upgrade: checks that need only the request, then the ticket ----
-
-  #upgrade(route: 'ingest' | 'watch', res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    // Everything from req must be read now: it is gone after the first await.
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
-    const origin = req.getHeader('origin').replace(/\/+$/, '');
-    const token = req.getQuery('t') ?? '';
-    const channelText = req.getParameter(0) ?? '';
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const data: MediaConnData = { route, ip, channelId: 0, refusal: null, viewerId: '', groupIndex: -1, counted: false, ending: false, closed: false, viewer: null };
-    const accept = (): void => void res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-    const refuse = (reason: MediaCloseReason): void => {
-      data.refusal = { code: MEDIA_CLOSE[reason].closeCode, message: MEDIA_CLOSE[reason].message };
-      accept();
-    };
-    if (this.#closed) return refuse('MEDIA_UNIT_CLOSING');
-    const allowed = this.#opts.allowedOrigins;
-    // No Origin header: not a browser, which an origin check cannot stop anyway; the ticket still applies.
-    if (allowed && origin !== '' && !allowed.has(origin)) return refuse('MEDIA_ORIGIN_REFUSED');
-    if (!this.#limiter.acquire(ip)) return refuse('MEDIA_TOO_MANY_CONNECTIONS');
-    data.counted = true;
-    const channelId = CHANNEL_PATTERN.test(channelText) ? Number(channelText) : 0;
-    if (channelId < 1 || channelId > MAX_FRAME_CHANNEL) return refuse('MEDIA_BAD_REQUEST');
-    data.channelId = channelId;
-    const verifier = this.#opts.verifier;
-    if (!verifier) return refuse('MEDIA_DISABLED');
-
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-      this.#limiter.release(ip);
-    });
-    const verified =
-      route === 'ingest'
-        ? verifier.verify(token, { role: 'publish', channel: channelId })
-        : verifier.verify(token, { role: 'view', channel: channelId, unit: this.#opts.unitId }).then((t) => {
-            data.viewerId = t.id;
-            data.groupIndex = t.group;
-            return t;
-          });
-    verified.then(
-      () => {
-        if (!aborted) accept();
-      },
-      (error: unknown) => {
-        if (aborted) return;
-        const e = error instanceof TicketError ? error : new TicketError('TICKET_MALFORMED', String(error));
-        this.#logger.info({ route, channelId, ip, code: e.code, detail: e.message }, 'media ticket refused');
-        data.refusal = { code: e.closeCode, message: TICKET_ERRORS[e.code].message };
-        accept();
-      },
-    );
   }
 
   // ---- ingest ----
@@ -307,14 +250,16 @@ export class MediaPlane {
       }
     });
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
-    const stats = viewer.reader.stats();
-    const counters = this.#groups.counters(viewer.channelId);
-    if (counters) {
-      counters.videoSkips += stats.videoSkipped - viewer.countedSkips;
-      counters.drops += stats.drops - viewer.countedDrops;
+    const { videoSkipped, drops } = viewer.reader;
+    if (videoSkipped !== viewer.countedSkips || drops !== viewer.countedDrops) {
+      const counters = this.#groups.counters(viewer.channelId);
+      if (counters) {
+        counters.videoSkips += videoSkipped - viewer.countedSkips;
+        counters.drops += drops - viewer.countedDrops;
+      }
+      viewer.countedSkips = videoSkipped;
+      viewer.countedDrops = drops;
     }
-    viewer.countedSkips = stats.videoSkipped;
-    viewer.countedDrops = stats.drops;
     if (dropped) this.#endOther(ws, 'MEDIA_TOO_SLOW');
   }
 

@@ -86,6 +86,16 @@ export class RingReader {
     this.#jump();
   }
 
+  /** video frames skipped by the backlog rule so far (read on the send path: no allocation) */
+  get videoSkipped(): number {
+    return this.#videoSkipped;
+  }
+
+  /** jumps over frames the writer overwrote, so far */
+  get drops(): number {
+    return this.#drops;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
