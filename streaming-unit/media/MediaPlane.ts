@@ -228,7 +228,7 @@ export class MediaPlane {
     this.#pump(viewer);
   }
 
-  /** Sends ring frames while the socket buffers less than the bound: the exact ring bytes, corked. */
+  /** Sends ring frames while the socket buffers less than the bound: the exact ring bytes. */
   #pump(viewer: ViewerConn): void {
     if (viewer.detached) return;
     const ws = viewer.ws;
@@ -236,19 +236,20 @@ export class MediaPlane {
     if (d.ending || d.closed) return;
     let bytes = 0;
     let dropped = false;
-    ws.cork(() => {
-      while (ws.getBufferedAmount() < VIEWER_SEND_BOUND) {
-        const frame = viewer.reader.next();
-        if (!frame) break;
-        // uWS copies the view before returning, so the ring may overwrite it afterwards.
-        const result = ws.send(frame, true);
-        bytes += frame.length;
-        if (result === 2) {
-          dropped = true;
-          break;
-        }
+    // No explicit cork: this runs inside another socket's callback (the publisher's message), and
+    // corking a second socket there corrupted what the first had corked (clients saw 1006). uWS
+    // already corks the socket whose own callback runs (open, drain).
+    while (ws.getBufferedAmount() < VIEWER_SEND_BOUND) {
+      const frame = viewer.reader.next();
+      if (!frame) break;
+      // uWS copies the view before returning, so the ring may overwrite it afterwards.
+      const result = ws.send(frame, true);
+      bytes += frame.length;
+      if (result === 2) {
+        dropped = true;
+        break;
       }
-    });
+    }
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
     const { videoSkipped, drops } = viewer.reader;
     if (videoSkipped !== viewer.countedSkips || drops !== viewer.countedDrops) {

@@ -1,0 +1,168 @@
+/**
+ * The isomorphic client (web/client/) against real processes: a CSM and two units on loopback.
+ * A Node Publisher sends a synthetic stream; two TcpViewers receive the same payloads in order, from a
+ * keyframe. Then the root unit (the one holding the publisher and, since relays are not built yet,
+ * the viewers too) is killed with SIGKILL: the publisher resumes on the other unit and both viewers
+ * rejoin there through the CSM on their own, and receive frames again from a keyframe.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { Codec, FrameKind, type Frame } from '../../protocol/media-frame.js';
+import { CsmApi } from '../../web/client/CsmApi.js';
+import { Publisher } from '../../web/client/Publisher.js';
+import { TcpViewer } from '../../web/client/TcpViewer.js';
+import { waitFor } from '../support/processes.js';
+import { startClientCluster, type ClientCluster } from './client-cluster.js';
+
+interface Received {
+  seq: number;
+  kind: number;
+  keyframe: boolean;
+  payload: Uint8Array;
+  unitId: string;
+}
+
+/** A synthetic stream: a video frame (keyframe every 30, or on demand) and an audio frame every tick. */
+class SyntheticSource {
+  readonly sent = new Map<number, Uint8Array>();
+  #seq = 0;
+  #video = 0;
+  #forceKey = false;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly publisher: Publisher) {
+    this.#timer = setInterval(() => this.#tick(), 5);
+    // The client's contract: send a keyframe right after `reconnected`.
+    publisher.events.on('reconnected', () => {
+      this.#forceKey = true;
+    });
+  }
+
+  #tick(): void {
+    const keyframe = this.#forceKey || this.#video % 30 === 0;
+    this.#video++;
+    if (this.#send({ kind: FrameKind.VIDEO, keyframe, codec: Codec.VP8, payload: randomBytes(keyframe ? 3000 : 300 + (this.#seq % 500)) }) && keyframe) this.#forceKey = false;
+    this.#send({ kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: randomBytes(60) });
+  }
+
+  #send(part: Pick<Frame, 'kind' | 'keyframe' | 'codec' | 'payload'>): boolean {
+    const seq = this.#seq++;
+    const ok = this.publisher.send({ channel: this.publisher.channelId, seq, timestamp: seq * 5000, ...part });
+    if (ok) this.sent.set(seq, part.payload);
+    return ok;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+function watch(viewer: TcpViewer): Received[] {
+  const received: Received[] = [];
+  viewer.events.on('frame', (f) => received.push({ seq: f.seq, kind: f.kind, keyframe: f.keyframe, payload: f.payload, unitId: viewer.join!.unitId }));
+  return received;
+}
+
+const videoCount = (frames: Received[]): number => frames.filter((f) => f.kind === FrameKind.VIDEO).length;
+
+function assertInOrderAndIdentical(frames: Received[], sent: Map<number, Uint8Array>, what: string): void {
+  assert.ok(frames.length > 0, `${what}: no frames`);
+  const firstVideo = frames.find((f) => f.kind === FrameKind.VIDEO);
+  assert.ok(firstVideo?.keyframe, `${what}: the first video frame is not a keyframe`);
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (i > 0) assert.equal(f.seq, frames[i - 1]!.seq + 1, `${what}: frame ${i} has seq ${f.seq} after ${frames[i - 1]!.seq}`);
+    const payload = sent.get(f.seq);
+    assert.ok(payload, `${what}: seq ${f.seq} was never sent`);
+    assert.ok(Buffer.from(f.payload).equals(payload), `${what}: payload of seq ${f.seq} differs`);
+  }
+}
+
+describe('web client against a real CSM and two units', () => {
+  let cluster: ClientCluster;
+  let api: CsmApi;
+  let publisher: Publisher | undefined;
+  let source: SyntheticSource | undefined;
+  const viewers: TcpViewer[] = [];
+  const clientOptions = { WebSocket, maxAttempts: 30, reconnectMinMs: 100, reconnectMaxMs: 800, rejoinMinMs: 100, rejoinMaxMs: 800 };
+
+  before(async () => {
+    cluster = await startClientCluster(['cu-1', 'cu-2']);
+    api = new CsmApi({ baseUrl: cluster.api });
+    await waitFor('both units up', async () => {
+      const { body } = await cluster.admin<{ units: { up: number } }>('GET', '/admin/v1/cluster');
+      return body.units.up === 2;
+    });
+  });
+
+  after(async () => {
+    source?.stop();
+    publisher?.close();
+    for (const viewer of viewers) viewer.close();
+    api?.close();
+    await cluster?.stop();
+  });
+
+  it('delivers the same payloads, in order, from a keyframe, to two TCP viewers', async () => {
+    publisher = await Publisher.open({ api, ...clientOptions }, { title: 'client test', broadcaster: 'node' });
+    await waitFor('the publisher to connect', () => publisher!.state === 'open');
+    source = new SyntheticSource(publisher);
+    const a = new TcpViewer({ api, ...clientOptions, channelId: publisher.channelId });
+    const b = new TcpViewer({ api, ...clientOptions, channelId: publisher.channelId });
+    viewers.push(a, b);
+    const framesA = watch(a);
+    const framesB = watch(b);
+    const drops: string[] = [];
+    for (const [name, v] of [['A', a], ['B', b]] as const) v.events.on('disconnected', (code, reason) => drops.push(`${name}: ${code} ${reason}`));
+    await Promise.all([a.start(), b.start()]);
+    await waitFor('90 video frames at each viewer', () => videoCount(framesA) >= 90 && videoCount(framesB) >= 90);
+
+    assert.deepEqual(drops, [], 'a viewer lost its connection while nothing failed');
+    assertInOrderAndIdentical(framesA, source.sent, 'viewer A');
+    assertInOrderAndIdentical(framesB, source.sent, 'viewer B');
+    // Where both saw the stream they saw the very same frames.
+    const from = Math.max(framesA[0]!.seq, framesB[0]!.seq);
+    const to = Math.min(framesA.at(-1)!.seq, framesB.at(-1)!.seq);
+    const range = (frames: Received[]): number[] => frames.filter((f) => f.seq >= from && f.seq <= to).map((f) => f.seq);
+    assert.ok(to - from > 100, 'the viewers overlap');
+    assert.deepEqual(range(framesA), range(framesB));
+    for (const v of [a, b]) {
+      const stats = v.stats;
+      assert.equal(stats.seqGaps, 0);
+      assert.ok(stats.firstFrameMs !== null && stats.firstFrameMs >= 0);
+      assert.ok(stats.frames.video >= 90 && stats.frames.audio >= 90 && stats.bytes > 0);
+      assert.equal(stats.lastSeq, (v === a ? framesA : framesB).at(-1)!.seq);
+    }
+  });
+
+  it('moves the publisher and both viewers to the other unit when the root unit is SIGKILLed', async () => {
+    assert.ok(publisher && source, 'the first test opened the channel');
+    const rootUnit = publisher.grant!.unitId;
+    const [a, b] = viewers as [TcpViewer, TcpViewer];
+    // No relays yet: the viewers are on the root unit (the root group has room for both).
+    assert.equal(a.join!.unitId, rootUnit);
+    assert.equal(b.join!.unitId, rootUnit);
+    const reconnected: string[] = [];
+    publisher.events.on('reconnected', (grant) => reconnected.push(grant.unitId));
+    const rejoined = new Map<TcpViewer, string[]>([[a, []], [b, []]]);
+    for (const v of [a, b]) v.events.on('rejoined', (join) => rejoined.get(v)!.push(join.unitId));
+    const before = new Map([[a, watch(a)], [b, watch(b)]]);
+
+    cluster.units.get(rootUnit)!.process.kill('SIGKILL');
+    const survivor = [...cluster.units.keys()].find((id) => id !== rootUnit)!;
+
+    await waitFor('the publisher to resume on the surviving unit', () => reconnected.includes(survivor) && publisher!.state === 'open', 20_000);
+    for (const v of [a, b]) {
+      const frames = before.get(v)!;
+      await waitFor('the viewer to rejoin and get 60 video frames from the surviving unit', () => {
+        return rejoined.get(v)!.includes(survivor) && videoCount(frames.filter((f) => f.unitId === survivor)) >= 60;
+      }, 20_000);
+      assert.equal(v.state, 'open');
+      assert.ok(v.stats.rejoins >= 1);
+      const afterMove = frames.filter((f) => f.unitId === survivor);
+      assertInOrderAndIdentical(afterMove, source.sent, `viewer on ${survivor}`);
+    }
+  });
+});

@@ -1,0 +1,50 @@
+/** The client's pure parts: the close-code rule, backoff bounds, CsmApi's bounded retry of 503s. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { backoffDelay } from '../../web/client/backoff.js';
+import { CsmApi } from '../../web/client/CsmApi.js';
+import { CsmApiError } from '../../web/client/errors.js';
+import { closeVerdict } from '../../web/client/socket.js';
+
+describe('web client pure parts', () => {
+  it('rejoins on 4420, 4401 and lost connections; stops on other ticket codes and non-rejoin media codes', () => {
+    for (const code of [4420, 4401, 4409, 4424, 1006, 1001]) assert.equal(closeVerdict(code), 'rejoin', String(code));
+    for (const code of [4400, 4403, 4407, 4408, 4414, 4410, 4423]) assert.equal(closeVerdict(code), 'final', String(code));
+  });
+
+  it('keeps backoff within half and all of min·2^n, capped', () => {
+    assert.equal(backoffDelay(1, { minMs: 100, maxMs: 1000 }, () => 0), 50);
+    assert.equal(backoffDelay(3, { minMs: 100, maxMs: 1000 }, () => 1), 400);
+    assert.equal(backoffDelay(50, { minMs: 100, maxMs: 1000 }, () => 1), 1000);
+  });
+
+  it('retries a 503 a bounded number of times and keeps the CSM error body', async () => {
+    let calls = 0;
+    const body = { code: 'CSM_ERR_NO_CAPACITY', message: 'no healthy unit has a free group', retryable: true };
+    const api = new CsmApi({
+      baseUrl: 'http://csm.invalid/',
+      retries: 2,
+      retryMinMs: 1,
+      retryMaxMs: 5,
+      fetch: async (url) => {
+        calls++;
+        assert.equal(String(url), 'http://csm.invalid/api/v1/channels/7/join');
+        return new Response(JSON.stringify(body), { status: 503, headers: { 'content-type': 'application/json' } });
+      },
+    });
+    await assert.rejects(api.join(7), (error: unknown) => error instanceof CsmApiError && error.code === body.code && error.status === 503 && error.retryable);
+    assert.equal(calls, 3);
+  });
+
+  it('does not retry a non-retryable answer, and succeeds after a 503', async () => {
+    const answers = [
+      new Response(JSON.stringify({ code: 'CSM_ERR_NOT_ACTIVE', message: 'x', retryable: true }), { status: 503 }),
+      new Response(JSON.stringify({ channelId: 7, unitId: 'u', url: 'ws://u', group: 'g', ticket: 't', expiresAt: 1 }), { status: 200 }),
+      new Response(JSON.stringify({ code: 'CSM_ERR_BAD_PUBLISHER_KEY', message: 'no', retryable: false }), { status: 403 }),
+    ];
+    const api = new CsmApi({ baseUrl: 'http://csm.invalid', retryMinMs: 1, retryMaxMs: 5, fetch: async () => answers.shift()! });
+    assert.equal((await api.resumePublisher(7, 'k')).unitId, 'u');
+    await assert.rejects(api.endChannel(7, 'k'), (error: unknown) => error instanceof CsmApiError && error.code === 'CSM_ERR_BAD_PUBLISHER_KEY' && error.status === 403);
+    assert.equal(answers.length, 0);
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * A TCP (WebSocket) viewer: joins a channel through the CSM (`POST /channels/:id/join`), connects to
+ * `${unit}/watch/${channelId}?t=${ticket}`, decodes every binary message with decodeFrame and emits
+ * `frame(Frame)`. The frame's payload is a view of that message's own buffer.
+ *
+ * On close 4420 MEDIA_REJOIN (or any close whose table says rejoin helps, 4401 ticket expired
+ * included) or a lost connection it joins again through the CSM — a fresh ticket, maybe another unit —
+ * with bounded exponential backoff, and emits `rejoined(join)` when the new socket opens. It gives up
+ * after `maxAttempts` failures in a row (an attempt counts as a success once a frame arrived) or on
+ * `close()`. A refusal a fresh ticket cannot fix (a ticket code other than 4401, 4414 replaced, 4423)
+ * is final. `closed(code, reason)` is emitted once, at the end.
+ *
+ * Stats: frames by kind, bytes, the time from `start()` to the first frame, sequence gaps (a
+ * discontinuity between two consecutive frames, also across a rejoin: the new unit starts at its
+ * newest keyframe), missing frames those gaps skip, the last seq, rejoins, undecodable messages.
+ */
+import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
+import { backoffDelay, Delay } from './backoff.js';
+import { CsmApiError, MediaClientError } from './errors.js';
+import type { CsmApi, JoinResult } from './CsmApi.js';
+import { closeVerdict, mediaUrl, messageBytes, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+export interface TcpViewerOptions {
+  api: CsmApi;
+  WebSocket: WebSocketConstructor;
+  channelId: number;
+  /** failed (re)join attempts in a row before giving up (default 10) */
+  maxAttempts?: number;
+  /** backoff between attempts (default 200 … 3000 ms) */
+  rejoinMinMs?: number;
+  rejoinMaxMs?: number;
+  /** clock for stats (default Date.now; performance.now works too) */
+  now?: () => number;
+}
+
+export type TcpViewerEvents = {
+  joined: [JoinResult];
+  rejoined: [JoinResult];
+  frame: [Frame];
+  disconnected: [number, string];
+  closed: [number, string];
+  error: [Error];
+};
+
+export interface TcpViewerStats {
+  frames: { video: number; audio: number; text: number };
+  bytes: number;
+  /** ms from start() to the first frame, null before it */
+  firstFrameMs: number | null;
+  seqGaps: number;
+  missingFrames: number;
+  lastSeq: number | null;
+  rejoins: number;
+  badMessages: number;
+}
+
+export type TcpViewerState = 'idle' | 'joining' | 'open' | 'rejoining' | 'closed';
+
+const CLOSE_NORMAL = 1000;
+const KIND_NAME = { [FrameKind.VIDEO]: 'video', [FrameKind.AUDIO]: 'audio', [FrameKind.TEXT]: 'text' } as const;
+
+export class TcpViewer {
+  readonly events: TypedEmitter<TcpViewerEvents>;
+  readonly channelId: number;
+  #state: TcpViewerState = 'idle';
+  #join: JoinResult | null = null;
+  #ws: WebSocketLike | null = null;
+  #everOpen = false;
+  #failures = 0;
+  #framesThisSocket = 0;
+  #startedAt = 0;
+  readonly #stats: TcpViewerStats = {
+    frames: { video: 0, audio: 0, text: 0 },
+    bytes: 0,
+    firstFrameMs: null,
+    seqGaps: 0,
+    missingFrames: 0,
+    lastSeq: null,
+    rejoins: 0,
+    badMessages: 0,
+  };
+  readonly #delay = new Delay();
+  readonly #api: CsmApi;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #maxAttempts: number;
+  readonly #backoff: { minMs: number; maxMs: number };
+  readonly #now: () => number;
+
+  constructor(options: TcpViewerOptions) {
+    this.events = new TypedEmitter<TcpViewerEvents>((error, event) => {
+      if (event !== 'error') this.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
+    });
+    this.channelId = options.channelId;
+    this.#api = options.api;
+    this.#WebSocket = options.WebSocket;
+    this.#maxAttempts = options.maxAttempts ?? 10;
+    this.#backoff = { minMs: options.rejoinMinMs ?? 200, maxMs: options.rejoinMaxMs ?? 3000 };
+    this.#now = options.now ?? Date.now;
+  }
+
+  get state(): TcpViewerState {
+    return this.#state;
+  }
+  /** the current (or last) admission */
+  get join(): JoinResult | null {
+    return this.#join;
+  }
+  /** a snapshot */
+  get stats(): TcpViewerStats {
+    return { ...this.#stats, frames: { ...this.#stats.frames } };
+  }
+
+  /**
+   * Joins and connects. Resolves once the first socket is open; rejects (and the viewer is closed)
+   * when the first join fails for good. Later losses are handled by rejoining on its own.
+   */
+  async start(): Promise<JoinResult> {
+    if (this.#state !== 'idle') throw new Error(`viewer already ${this.#state}`);
+    this.#state = 'joining';
+    this.#startedAt = this.#now();
+    return new Promise<JoinResult>((resolve, reject) => {
+      const onJoined = (join: JoinResult): void => {
+        this.events.off('closed', onClosed);
+        resolve(join);
+      };
+      const onClosed = (code: number, reason: string): void => {
+        this.events.off('joined', onJoined);
+        reject(new MediaClientError('WEB_ERR_CLIENT_REFUSED', `viewer of channel ${this.channelId} closed before joining: ${code} ${reason}`, code));
+      };
+      this.events.once('joined', onJoined).once('closed', onClosed);
+      void this.#rejoin(0, 'start', true);
+    });
+  }
+
+  /** Stops watching. Safe to call twice. */
+  close(): void {
+    this.#finish(CLOSE_NORMAL, 'closed by the caller');
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  async #rejoin(code: number, reason: string, first: boolean): Promise<void> {
+    for (;;) {
+      if (this.#isClosed()) return;
+      if (this.#failures >= this.#maxAttempts) {
+        this.events.safeEmit('error', new MediaClientError('WEB_ERR_CLIENT_GAVE_UP', `${this.#maxAttempts} attempts to watch channel ${this.channelId}`, code));
+        this.#finish(code, reason || 'gave up');
+        return;
+      }
+      if (this.#failures > 0 || !first) {
+        if (!(await this.#delay.wait(backoffDelay(Math.max(1, this.#failures), this.#backoff))) || this.#isClosed()) return;
+      }
+      this.#failures++;
+      let join: JoinResult;
+      try {
+        join = await this.#api.join(this.channelId);
+      } catch (error) {
+        if (this.#isClosed()) return;
+        const err = error instanceof Error ? error : new Error(String(error));
+        this.events.safeEmit('error', err);
+        if (err instanceof CsmApiError && !err.retryable) {
+          this.#finish(code, `${err.code}: ${err.message}`);
+          return;
+        }
+        continue;
+      }
+      if (this.#isClosed()) return;
+      this.#connect(join);
+      return;
+    }
+  }
+
+  #connect(join: JoinResult): void {
+    this.#join = join;
+    this.#framesThisSocket = 0;
+    const ws = new this.#WebSocket(mediaUrl(join.url, 'watch', this.channelId, join.ticket));
+    ws.binaryType = 'arraybuffer';
+    this.#ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.#ws || this.#isClosed()) return;
+      this.#state = 'open';
+      if (this.#everOpen) {
+        this.#stats.rejoins++;
+        this.events.safeEmit('rejoined', join);
+      } else {
+        this.#everOpen = true;
+        this.events.safeEmit('joined', join);
+      }
+    };
+    ws.onmessage = (event: { data?: unknown }) => {
+      if (ws !== this.#ws || this.#isClosed()) return;
+      this.#onMessage(event.data);
+    };
+    ws.onerror = () => {}; // a close event follows with the code
+    ws.onclose = (event: { code?: number; reason?: string }) => {
+      if (ws !== this.#ws) return;
+      this.#ws = null;
+      this.#lost(event.code ?? 1006, String(event.reason ?? ''));
+    };
+  }
+
+  #onMessage(data: unknown): void {
+    const bytes = messageBytes(data);
+    if (!bytes) {
+      this.#stats.badMessages++;
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      this.#stats.badMessages++;
+      this.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.#framesThisSocket++ === 0) this.#failures = 0; // the unit serves: this attempt worked
+    const s = this.#stats;
+    s.frames[KIND_NAME[frame.kind]]++;
+    s.bytes += bytes.byteLength;
+    if (s.firstFrameMs === null) s.firstFrameMs = this.#now() - this.#startedAt;
+    if (s.lastSeq !== null && frame.seq !== ((s.lastSeq + 1) >>> 0)) {
+      s.seqGaps++;
+      const skipped = (frame.seq - s.lastSeq - 1) >>> 0;
+      if (skipped < 2 ** 31) s.missingFrames += skipped;
+    }
+    s.lastSeq = frame.seq;
+    this.events.safeEmit('frame', frame);
+  }
+
+  #lost(code: number, reason: string): void {
+    if (this.#isClosed()) return;
+    if (closeVerdict(code) === 'final') {
+      this.events.safeEmit('error', new MediaClientError('WEB_ERR_CLIENT_REFUSED', `watch closed with ${code} ${reason}`, code));
+      this.#finish(code, reason);
+      return;
+    }
+    this.#state = this.#everOpen ? 'rejoining' : 'joining';
+    this.events.safeEmit('disconnected', code, reason);
+    void this.#rejoin(code, reason, false);
+  }
+
+  #finish(code: number, reason: string): void {
+    if (this.#isClosed()) return;
+    this.#state = 'closed';
+    this.#delay.cancel();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      ws.onerror = () => {};
+      try {
+        ws.close(CLOSE_NORMAL, 'viewer closed');
+      } catch {
+        // already closing
+      }
+    }
+    this.events.safeEmit('closed', code, reason);
+  }
+}

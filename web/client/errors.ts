@@ -1,0 +1,47 @@
+/**
+ * The client's error catalogue (web/client). An error the CSM answered keeps the CSM's own
+ * `{ code, message, retryable }` body (a `CSM_ERR_*` code); failures that happen before or instead of
+ * an answer get a `WEB_ERR_CLIENT_*` code from this table.
+ */
+export const CLIENT_ERRORS = {
+  WEB_ERR_CLIENT_NETWORK: { message: 'the CSM could not be reached', retryable: true },
+  WEB_ERR_CLIENT_BAD_RESPONSE: { message: 'the CSM answered with a body the client does not understand', retryable: true },
+  WEB_ERR_CLIENT_CLOSED: { message: 'the client was closed', retryable: false },
+  WEB_ERR_CLIENT_GAVE_UP: { message: 'too many failed attempts to (re)connect', retryable: false },
+  WEB_ERR_CLIENT_REFUSED: { message: 'the streaming unit refused the connection for good', retryable: false },
+} as const;
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
+
+/** A failed CSM call: `code` is a CSM_ERR_* code from the answer, or a WEB_ERR_CLIENT_* code. */
+export class CsmApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    /** HTTP status, 0 when there was no answer */
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CsmApiError';
+  }
+
+  static client(code: ClientErrorCode, detail?: string, cause?: unknown): CsmApiError {
+    const spec = CLIENT_ERRORS[code];
+    return new CsmApiError(code, detail ? `${spec.message}: ${detail}` : spec.message, spec.retryable, 0, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** A media connection that ended for good (refused, gave up, or closed by the caller). */
+export class MediaClientError extends Error {
+  constructor(
+    readonly code: ClientErrorCode,
+    detail: string,
+    /** the last WebSocket close code seen, 0 when none */
+    readonly closeCode = 0,
+  ) {
+    super(`${CLIENT_ERRORS[code].message}: ${detail}`);
+    this.name = 'MediaClientError';
+  }
+}
