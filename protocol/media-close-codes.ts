@@ -3,7 +3,7 @@
  * `/watch/:channelId`), declared once for the units, the broadcaster page, the player and tests.
  *
  * Ticket refusals keep their own block 4400–4408 (protocol/ticket-errors.ts); these codes follow it,
- * 4409–4424, in the same private range. `message` goes out as the close reason (each fits the
+ * 4409–4425, in the same private range. `message` goes out as the close reason (each fits the
  * 123-byte limit). `rejoin` tells the client what to do next: true means "ask the web server / CSM to
  * join again" (a fresh ticket, possibly another unit); false means retrying the same request cannot help.
  */
@@ -30,6 +30,7 @@ export const MEDIA_CLOSE = {
   MEDIA_TOO_SLOW: { closeCode: 4422, message: 'the connection cannot keep up with the stream', rejoin: true },
   MEDIA_UNEXPECTED_MESSAGE: { closeCode: 4423, message: 'viewers send nothing on this route', rejoin: false },
   MEDIA_UNIT_CLOSING: { closeCode: 4424, message: 'the unit is shutting down: join again through the CSM', rejoin: true },
+  MEDIA_TOO_EARLY: { closeCode: 4425, message: 'too much data before the ticket was verified', rejoin: false },
 } as const satisfies Record<string, MediaCloseSpec>;
 
 export type MediaCloseReason = keyof typeof MEDIA_CLOSE;

@@ -6,11 +6,18 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { RingBuffer, type RingOptionsInput, type RingReader } from './RingBuffer.js';
 
-/** What a media socket carries (uWS user data). Filled in by the upgrade; the rest by open(). */
+/** What a media socket carries (uWS user data). Filled in by the upgrade and admit(); the rest by open(). */
 export interface MediaConnData {
   readonly route: 'ingest' | 'watch';
   readonly ip: string;
   channelId: number;
+  /** the ticket until admit() reads it */
+  token: string;
+  /** the ticket verified: open's work has run or runs now */
+  admitted: boolean;
+  /** messages that arrived before the ticket was verified (copies; uWS reuses its buffer), bounded */
+  pending: ArrayBuffer[];
+  pendingBytes: number;
   /** set when the upgrade refused: open() closes at once with this code (browsers only see close codes) */
   refusal: { code: number; message: string } | null;
   /** the verified ticket's grant: the viewer id and group for `watch` */

@@ -4,7 +4,7 @@
  * ticket verifies offline (publish tickets for ingest, view tickets for this unit on watch).
  * Refusals are not HTTP statuses: the upgrade completes carrying the refusal, and the socket is closed
  * at open with its code, because a browser sees close codes but never statuses. Ticket verification
- * is asynchronous, so this follows uWS's async upgrade pattern (onAborted, then cork + upgrade).
+ * is asynchronous (jose), so it runs after the upgrade, while the socket's messages wait (admit).
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
@@ -34,57 +34,76 @@ export class MediaAdmission {
     this.#opts = options;
   }
 
+  /**
+   * Runs the synchronous checks and completes the upgrade at once, inside uWS's own upgrade callback.
+   * The ticket is verified afterwards by `admit` (from `open`): an upgrade completed later from a
+   * promise, inside `res.cork`, is uWS's documented async pattern, but uWS v20 then sometimes closes
+   * the fresh socket without a close frame (uNetworking/uWebSockets#1928, fixed upstream by #1929;
+   * not in the uws-pack build we can install). We saw exactly that: viewers and publishers dropped
+   * with 1006 right after open when several connected together.
+   */
   upgrade(route: 'ingest' | 'watch', res: HttpResponse, req: HttpRequest, context: us_socket_context_t, closing: boolean): void {
-    // Everything from req must be read now: it is gone after the first await.
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
     const origin = req.getHeader('origin').replace(/\/+$/, '');
-    const token = req.getQuery('t') ?? '';
     const channelText = req.getParameter(0) ?? '';
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const data: MediaConnData = { route, ip, channelId: 0, refusal: null, viewerId: '', groupIndex: -1, counted: false, ending: false, closed: false, viewer: null };
-    const accept = (): void => void res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-    const refuse = (reason: MediaCloseReason): void => {
-      data.refusal = { code: MEDIA_CLOSE[reason].closeCode, message: MEDIA_CLOSE[reason].message };
-      accept();
+    const data: MediaConnData = {
+      route,
+      ip,
+      channelId: 0,
+      token: req.getQuery('t') ?? '',
+      refusal: null,
+      admitted: false,
+      pending: [],
+      pendingBytes: 0,
+      viewerId: '',
+      groupIndex: -1,
+      counted: false,
+      ending: false,
+      closed: false,
+      viewer: null,
     };
-    if (closing) return refuse('MEDIA_UNIT_CLOSING');
+    const refusal = this.#syncRefusal(data, origin, channelText, closing);
+    if (refusal) data.refusal = { code: MEDIA_CLOSE[refusal].closeCode, message: MEDIA_CLOSE[refusal].message };
+    res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+  }
+
+  /** The checks that need no I/O; holds a connection slot of the address when they pass that far. */
+  #syncRefusal(data: MediaConnData, origin: string, channelText: string, closing: boolean): MediaCloseReason | null {
+    if (closing) return 'MEDIA_UNIT_CLOSING';
     const allowed = this.#opts.allowedOrigins;
     // No Origin header: not a browser, which an origin check cannot stop anyway; the ticket still applies.
-    if (allowed && origin !== '' && !allowed.has(origin)) return refuse('MEDIA_ORIGIN_REFUSED');
-    if (!this.#opts.limiter.acquire(ip)) return refuse('MEDIA_TOO_MANY_CONNECTIONS');
+    if (allowed && origin !== '' && !allowed.has(origin)) return 'MEDIA_ORIGIN_REFUSED';
+    if (!this.#opts.limiter.acquire(data.ip)) return 'MEDIA_TOO_MANY_CONNECTIONS';
     data.counted = true;
     const channelId = CHANNEL_PATTERN.test(channelText) ? Number(channelText) : 0;
-    if (channelId < 1 || channelId > MAX_FRAME_CHANNEL) return refuse('MEDIA_BAD_REQUEST');
+    if (channelId < 1 || channelId > MAX_FRAME_CHANNEL) return 'MEDIA_BAD_REQUEST';
     data.channelId = channelId;
-    const verifier = this.#opts.verifier;
-    if (!verifier) return refuse('MEDIA_DISABLED');
+    if (!this.#opts.verifier) return 'MEDIA_DISABLED';
+    return null;
+  }
 
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-      this.#opts.limiter.release(ip);
-    });
-    const verified =
-      route === 'ingest'
-        ? verifier.verify(token, { role: 'publish', channel: channelId })
-        : verifier.verify(token, { role: 'view', channel: channelId, unit: this.#opts.unitId }).then((t) => {
-            data.viewerId = t.id;
-            data.groupIndex = t.group;
-            return t;
-          });
-    verified.then(
-      () => {
-        if (!aborted) accept();
-      },
-      (error: unknown) => {
-        if (aborted) return;
-        const e = error instanceof TicketError ? error : new TicketError('TICKET_MALFORMED', String(error));
-        this.#opts.logger.info({ route, channelId, ip, code: e.code, detail: e.message }, 'media ticket refused');
-        data.refusal = { code: e.closeCode, message: TICKET_ERRORS[e.code].message };
-        accept();
-      },
-    );
+  /**
+   * Verifies the connection's ticket (publish tickets for ingest, view tickets for this unit on
+   * watch). Resolves, never rejects: on refusal `data.refusal` holds the close code to send, else
+   * the grant is in `data` and `data.admitted` is set.
+   */
+  async admit(data: MediaConnData): Promise<void> {
+    const verifier = this.#opts.verifier;
+    if (data.refusal || !verifier) return;
+    const token = data.token;
+    data.token = '';
+    try {
+      if (data.route === 'ingest') await verifier.verify(token, { role: 'publish', channel: data.channelId });
+      else {
+        const t = await verifier.verify(token, { role: 'view', channel: data.channelId, unit: this.#opts.unitId });
+        data.viewerId = t.id;
+        data.groupIndex = t.group;
+      }
+      data.admitted = true;
+    } catch (error) {
+      const e = error instanceof TicketError ? error : new TicketError('TICKET_MALFORMED', String(error));
+      this.#opts.logger.info({ route: data.route, channelId: data.channelId, ip: data.ip, code: e.code, detail: e.message }, 'media ticket refused');
+      data.refusal = { code: e.closeCode, message: TICKET_ERRORS[e.code].message };
+    }
   }
 }

@@ -39,6 +39,8 @@ export const VIEWER_SEND_BOUND = 512 * 1024;
 /** hard cap above the bound (one frame may cross it); a send beyond it means the viewer is stuck */
 const VIEWER_MAX_BACKPRESSURE = 16 * 1024 * 1024;
 const IDLE_TIMEOUT_SECONDS = 60;
+/** what a publisher may send before its ticket is verified (well under a millisecond, normally): two largest frames */
+const PENDING_BEFORE_ADMISSION_BYTES = 2 * INGEST_MAX_PAYLOAD;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -111,8 +113,11 @@ export class MediaPlane {
       maxPayloadLength: INGEST_MAX_PAYLOAD,
       maxBackpressure: 64 * 1024,
       upgrade: (res, req, context) => this.#admission.upgrade('ingest', res, req, context, this.#closed),
-      open: guard('ingest open', (ws) => this.#openPublisher(ws)),
-      message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => this.#ingest(ws, message, isBinary)),
+      open: (ws) => this.#admitThen(ws, guard('ingest open', (w) => this.#openPublisher(w))),
+      message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => {
+        if (this.#heldBack(ws, message, isBinary)) return;
+        this.#ingest(ws, message, isBinary);
+      }),
       close: (ws) => this.#closed_(ws),
     });
     app.ws<MediaConnData>('/watch/:channelId', {
@@ -120,7 +125,7 @@ export class MediaPlane {
       maxPayloadLength: WATCH_MAX_PAYLOAD,
       maxBackpressure: VIEWER_MAX_BACKPRESSURE,
       upgrade: (res, req, context) => this.#admission.upgrade('watch', res, req, context, this.#closed),
-      open: guard('watch open', (ws) => this.#openViewer(ws)),
+      open: (ws) => this.#admitThen(ws, guard('watch open', (w) => this.#openViewer(w))),
       message: guard('watch message', (ws) => this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE')),
       drain: guard('watch drain', (ws) => {
         const viewer = ws.getUserData().viewer;
@@ -138,8 +143,7 @@ export class MediaPlane {
     this.#timer = null;
     for (const [event, listener] of Object.entries(this.#listeners)) this.#groups.off(event as keyof UnitGroupsEvents, listener as never);
     for (const channelId of [...this.#channels.keys()]) {
-      // Not inside any socket's callback, and the app closes right after: end now.
-      this.#closeClients(channelId, 'MEDIA_UNIT_CLOSING', true);
+      this.#closeClients(channelId, 'MEDIA_UNIT_CLOSING');
       this.#channels.get(channelId)?.ring.close();
     }
     this.#channels.clear();
@@ -159,7 +163,7 @@ export class MediaPlane {
     const media = this.#ensureChannel(d.channelId);
     const previous = media.publisher;
     media.publisher = ws;
-    if (previous) this.#endOther(previous, 'MEDIA_REPLACED');
+    if (previous) this.#end(previous, 'MEDIA_REPLACED');
     this.#groups.setPublisherConnected(d.channelId, true);
     this.#logger.info({ channelId: d.channelId, ip: d.ip, replaced: previous !== null }, 'publisher connected');
   }
@@ -203,7 +207,7 @@ export class MediaPlane {
       // The same viewer reconnected (a ticket's id is the viewer id): the new socket takes the slot.
       this.#detach(previous);
       if (previous.groupIndex !== d.groupIndex) this.#groups.removeViewer(previous.viewerId);
-      this.#endOther(previous.ws, 'MEDIA_REPLACED');
+      this.#end(previous.ws, 'MEDIA_REPLACED');
     }
     try {
       this.#groups.addViewer(d.channelId, d.groupIndex, d.viewerId);
@@ -236,9 +240,6 @@ export class MediaPlane {
     if (d.ending || d.closed) return;
     let bytes = 0;
     let dropped = false;
-    // No explicit cork: this runs inside another socket's callback (the publisher's message), and
-    // corking a second socket there corrupted what the first had corked (clients saw 1006). uWS
-    // already corks the socket whose own callback runs (open, drain).
     while (ws.getBufferedAmount() < VIEWER_SEND_BOUND) {
       const frame = viewer.reader.next();
       if (!frame) break;
@@ -261,7 +262,7 @@ export class MediaPlane {
       viewer.countedSkips = videoSkipped;
       viewer.countedDrops = drops;
     }
-    if (dropped) this.#endOther(ws, 'MEDIA_TOO_SLOW');
+    if (dropped) this.#end(ws, 'MEDIA_TOO_SLOW');
   }
 
   /** Stops feeding a viewer and forgets it; the caller decides about UnitGroups. */
@@ -274,6 +275,37 @@ export class MediaPlane {
   }
 
   // ---- both routes ----
+
+  /**
+   * Verifies the ticket, then runs `open` and replays what the client sent meanwhile. Runs outside
+   * any uWS callback once the verification resolves, so ending or sending there is plain.
+   */
+  #admitThen(ws: MediaSocket, open: (ws: MediaSocket) => void): void {
+    const d = ws.getUserData();
+    void this.#admission.admit(d).then(() => {
+      if (d.closed) return;
+      open(ws);
+      const pending = d.pending;
+      d.pending = [];
+      d.pendingBytes = 0;
+      if (d.route === 'ingest') for (const message of pending) if (!d.ending && !d.closed) this.#ingest(ws, message, true);
+    });
+  }
+
+  /** True when the message was kept (or refused) because the ticket is not verified yet. */
+  #heldBack(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): boolean {
+    const d = ws.getUserData();
+    if (d.admitted) return false;
+    if (d.ending || d.refusal) return true;
+    if (!isBinary) {
+      this.#end(ws, 'MEDIA_BINARY_EXPECTED');
+      return true;
+    }
+    d.pendingBytes += message.byteLength;
+    if (d.pendingBytes > PENDING_BEFORE_ADMISSION_BYTES) this.#end(ws, 'MEDIA_TOO_EARLY');
+    else d.pending.push(message.slice(0));
+    return true;
+  }
 
   #refused(ws: MediaSocket): boolean {
     const d = ws.getUserData();
@@ -288,30 +320,16 @@ export class MediaPlane {
     return false;
   }
 
-  /** Closes the socket whose callback is running (or, with `now` false, any other socket). */
-  #end(ws: MediaSocket, reason: MediaCloseReason, detail?: string, now = true): void {
-    this.#endWith(ws, MEDIA_CLOSE[reason].closeCode, detail ?? MEDIA_CLOSE[reason].message, now);
+  #end(ws: MediaSocket, reason: MediaCloseReason, detail?: string): void {
+    this.#endWith(ws, MEDIA_CLOSE[reason].closeCode, detail ?? MEDIA_CLOSE[reason].message);
   }
 
-  /** Closes another socket than the one whose callback is running. */
-  #endOther(ws: MediaSocket, reason: MediaCloseReason): void {
-    this.#end(ws, reason, undefined, false);
-  }
-
-  /**
-   * Ending a socket from inside another socket's callback (uWS corks the socket whose callback runs)
-   * closed the corked socket as well in our tests, so such ends run on the next turn of the loop. The
-   * socket is marked `ending` at once: nothing is sent to it meanwhile.
-   */
-  #endWith(ws: MediaSocket, code: number, message: string, now = true): void {
+  /** Closes with a code once; nothing more is sent to the socket after this. */
+  #endWith(ws: MediaSocket, code: number, message: string): void {
     const d = ws.getUserData();
     if (d.ending || d.closed) return;
     d.ending = true;
-    if (now) ws.end(code, message);
-    else
-      setImmediate(() => {
-        if (!d.closed) ws.end(code, message);
-      });
+    ws.end(code, message);
   }
 
   /** uWS close: the socket is gone (whoever closed it). Never throws. */
@@ -354,7 +372,7 @@ export class MediaPlane {
 
   #rootCheck(channelId: number): void {
     const media = this.#channels.get(channelId);
-    if (media?.publisher && !this.#hasRoot(channelId)) this.#endOther(media.publisher, 'MEDIA_REJOIN');
+    if (media?.publisher && !this.#hasRoot(channelId)) this.#end(media.publisher, 'MEDIA_REJOIN');
   }
 
   #groupReleased(group: Readonly<Group>, reason: string): void {
@@ -363,23 +381,23 @@ export class MediaPlane {
     for (const viewer of [...media.viewers]) {
       if (viewer.groupIndex !== group.index) continue;
       this.#detach(viewer);
-      this.#endOther(viewer.ws, 'MEDIA_REJOIN');
+      this.#end(viewer.ws, 'MEDIA_REJOIN');
     }
     this.#rootCheck(group.channelId);
   }
 
   /** Closes the channel's viewers and publisher; UnitGroups already accounts for them (no removeViewer). */
-  #closeClients(channelId: number, reason: MediaCloseReason, now = false): void {
+  #closeClients(channelId: number, reason: MediaCloseReason): void {
     const media = this.#channels.get(channelId);
     if (!media) return;
     for (const viewer of [...media.viewers]) {
       this.#detach(viewer);
-      this.#end(viewer.ws, reason, undefined, now);
+      this.#end(viewer.ws, reason);
     }
     const publisher = media.publisher;
     if (publisher) {
       media.publisher = null;
-      this.#end(publisher, reason, undefined, now);
+      this.#end(publisher, reason);
     }
   }
 
