@@ -49,6 +49,19 @@ export class FrameReassembler {
 
   constructor(readonly windowFrames = 16) {}
 
+  /**
+   * Start at `seq`, with video flowing: the caller already holds every frame before it, from another
+   * path (a viewer switching from TCP to the data channel mid-stream). Without this the first chunk
+   * would set the start (an earlier frame overtaken on the unordered channel would count as late) and
+   * video would wait for a keyframe the viewer does not need. Only before the first chunk.
+   */
+  continueFrom(seq: number): void {
+    if (this.#next !== null) throw new Error('continueFrom() after the first chunk');
+    this.#next = seq >>> 0;
+    this.#newest = (seq - 1) >>> 0;
+    this.#awaitingKeyframe = false;
+  }
+
   /** Feed one data-channel message; returns the frames now ready, in sequence order. */
   push(chunk: Uint8Array): ReassembledFrame[] {
     let header;

@@ -18,6 +18,7 @@ import { ControlChannel } from '../protocol/ControlChannel.js';
 import { Method, Notification, type CsmCommand, type NotificationPayload } from '../protocol/control-messages.js';
 import { CodedError, ControlError, ControlErrorCode } from '../protocol/control-errors.js';
 import { EventKind } from '../protocol/event-kinds.js';
+import { backoffDelay } from '../protocol/backoff.js';
 import { TypedEmitter } from '../protocol/typed-emitter.js';
 import { serveCsmCommands } from './csm-commands.js';
 import { UnitError } from './errors.js';
@@ -56,11 +57,6 @@ export type CsmLinkEvents = {
 /** A CSM that stops reading must not grow our memory: past this much unsent data the link is dropped and re-established. */
 export const MAX_UNSENT_BYTES = 1 << 20;
 
-/** Exponential backoff with "equal jitter": half the ceiling is fixed, half random; never below minMs. */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.max(minMs, Math.round(ceiling * (0.5 + random() / 2)));
-}
 
 export class CsmLink extends TypedEmitter<CsmLinkEvents> {
   readonly #options: CsmLinkOptions;
@@ -249,7 +245,7 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
     }
     if (ending) return;
     this.#state = 'waiting';
-    const delay = backoffDelay(this.#attempt++, this.#options.reconnectMinMs, this.#options.reconnectMaxMs);
+    const delay = backoffDelay(this.#attempt++, { minMs: this.#options.reconnectMinMs, maxMs: this.#options.reconnectMaxMs });
     const attempt = { attempt: this.#attempt, delayMs: delay, csm: `${this.#options.csmHost}:${this.#options.csmControlPort}`, err: this.#lastSocketError ?? undefined };
     // Say it loudly once per outage and then now and then, not on every retry.
     if (!wasUp && this.#attempt % 20 === 1) this.#logger.warn(attempt, 'cannot reach the CSM; retrying');

@@ -98,6 +98,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       verifier,
       allowedOrigins: parseAllowedOrigins(config.allowedOrigins),
       maxConnectionsPerIp: config.maxConnectionsPerIp,
+      clusterSecret: config.clusterSecret,
       ...(options.ring ? { ring: options.ring } : {}),
     });
     let http: UnitHttpServer;

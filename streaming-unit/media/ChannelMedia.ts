@@ -1,26 +1,29 @@
 /**
  * The media state of one channel on this unit: its ring buffer (created with the channel's first
  * group here, closed when the last one goes), the publisher's socket when this unit holds the root,
- * and the TCP viewers reading the ring. MediaPlane owns the sockets; this is bookkeeping only.
+ * the TCP viewers and child units' relay links reading the ring. MediaPlane owns the sockets; this is bookkeeping only.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import type { RelayCredentials } from './relay-auth.js';
 import { RingBuffer, type RingOptionsInput, type RingReader } from './RingBuffer.js';
 
 /** What a media socket carries (uWS user data). Filled in by the upgrade and admit(); the rest by open(). */
 export interface MediaConnData {
-  readonly route: 'ingest' | 'watch';
+  readonly route: MediaRoute;
   readonly ip: string;
   channelId: number;
-  /** the ticket until admit() reads it */
+  /** the ticket until admit() reads it (ingest, watch) */
   token: string;
+  /** the child unit's HMAC credentials until admit() reads them (relay) */
+  relayCredentials: RelayCredentials | null;
   /** the ticket verified: open's work has run or runs now */
   admitted: boolean;
   /** messages that arrived before the ticket was verified (copies; uWS reuses its buffer), bounded */
-  pending: ArrayBuffer[];
+  pending: { message: ArrayBuffer; isBinary: boolean }[];
   pendingBytes: number;
   /** set when the upgrade refused: open() closes at once with this code (browsers only see close codes) */
   refusal: { code: number; message: string } | null;
-  /** the verified ticket's grant: the viewer id and group for `watch` */
+  /** the verified grant: the viewer id and group for `watch`; `relay:<unit id>` and -1 for `relay` */
   viewerId: string;
   groupIndex: number;
   /** a connection slot of `ip` is held until close */
@@ -33,7 +36,12 @@ export interface MediaConnData {
 
 export type MediaSocket = WebSocket<MediaConnData>;
 
+/** ingest: the publisher; watch: a viewer; relay: a child unit's link for the channel */
+export type MediaRoute = 'ingest' | 'watch' | 'relay';
+
+/** A reader of the channel's ring on this unit: a viewer, or a child unit's relay link (not in UnitGroups). */
 export interface ViewerConn {
+  readonly kind: 'viewer' | 'relay';
   readonly ws: MediaSocket;
   readonly channelId: number;
   readonly groupIndex: number;
@@ -41,6 +49,10 @@ export interface ViewerConn {
   readonly reader: RingReader;
   /** no longer fed; when set by the unit (CSM drop, replacement) close() must not call removeViewer */
   detached: boolean;
+  /** where its frames go: this WebSocket, or its data channel once that is open */
+  mode: 'tcp' | 'udp';
+  /** the viewer's last report (report message), for the unit's per-viewer reports */
+  report: { loss: number; latencyMs: number | null; at: number } | null;
   /** reader stats already added to the channel counters */
   countedSkips: number;
   countedDrops: number;
@@ -49,9 +61,12 @@ export interface ViewerConn {
 export class ChannelMedia {
   readonly ring: RingBuffer;
   publisher: MediaSocket | null = null;
+  /** viewers and relay children */
   readonly viewers = new Set<ViewerConn>();
   /** ingest bytes since the last stats tick */
   ingestBytes = 0;
+  /** when a keyframe was last asked of the publisher (performance.now ms), to pass on at most one per interval */
+  lastKeyframeRequestAt = -Infinity;
 
   constructor(
     readonly channelId: number,

@@ -1,7 +1,8 @@
 /**
  * Who may open a media WebSocket, decided at the upgrade: the unit is not closing, the page's Origin
  * is allowed, the client address has a free connection slot, the path names a channel, and the
- * ticket verifies offline (publish tickets for ingest, view tickets for this unit on watch).
+ * ticket verifies offline (publish tickets for ingest, view tickets for this unit on watch; relay links
+ * between units carry an HMAC under the cluster secret instead, relay-auth.ts).
  * Refusals are not HTTP statuses: the upgrade completes carrying the refusal, and the socket is closed
  * at open with its code, because a browser sees close codes but never statuses. Ticket verification
  * is asynchronous (jose), so it runs after the upgrade, while the socket's messages wait (admit).
@@ -12,7 +13,8 @@ import { MAX_FRAME_CHANNEL } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
 import { TICKET_ERRORS, TicketError } from '../../protocol/ticket-errors.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
-import type { MediaConnData } from './ChannelMedia.js';
+import type { MediaConnData, MediaRoute } from './ChannelMedia.js';
+import { verifyRelay } from './relay-auth.js';
 import type { ConnectionLimiter } from './ConnectionLimiter.js';
 
 const CHANNEL_PATTERN = /^[1-9][0-9]{0,9}$/;
@@ -25,6 +27,8 @@ export interface MediaAdmissionOptions {
   allowedOrigins: ReadonlySet<string> | null;
   limiter: ConnectionLimiter;
   logger: Logger;
+  /** the cluster secret: relay links between units are signed with it */
+  clusterSecret: string;
 }
 
 export class MediaAdmission {
@@ -42,7 +46,7 @@ export class MediaAdmission {
    * not in the uws-pack build we can install). We saw exactly that: viewers and publishers dropped
    * with 1006 right after open when several connected together.
    */
-  upgrade(route: 'ingest' | 'watch', res: HttpResponse, req: HttpRequest, context: us_socket_context_t, closing: boolean): void {
+  upgrade(route: MediaRoute, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, closing: boolean): void {
     const origin = req.getHeader('origin').replace(/\/+$/, '');
     const channelText = req.getParameter(0) ?? '';
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
@@ -50,7 +54,8 @@ export class MediaAdmission {
       route,
       ip,
       channelId: 0,
-      token: req.getQuery('t') ?? '',
+      token: route === 'relay' ? '' : (req.getQuery('t') ?? ''),
+      relayCredentials: route === 'relay' ? { unitId: req.getQuery('u') ?? '', timestampMs: Number(req.getQuery('ts') ?? 'NaN'), signature: req.getQuery('sig') ?? '' } : null,
       refusal: null,
       admitted: false,
       pending: [],
@@ -90,6 +95,7 @@ export class MediaAdmission {
   async admit(data: MediaConnData): Promise<void> {
     const verifier = this.#opts.verifier;
     if (data.refusal || !verifier) return;
+    if (data.route === 'relay') return this.#admitRelay(data);
     const token = data.token;
     data.token = '';
     try {
@@ -105,5 +111,18 @@ export class MediaAdmission {
       this.#opts.logger.info({ route: data.route, channelId: data.channelId, ip: data.ip, code: e.code, detail: e.message }, 'media ticket refused');
       data.refusal = { code: e.closeCode, message: TICKET_ERRORS[e.code].message };
     }
+  }
+
+  #admitRelay(data: MediaConnData): void {
+    const credentials = data.relayCredentials;
+    data.relayCredentials = null;
+    const unitId = credentials ? verifyRelay(this.#opts.clusterSecret, data.channelId, credentials) : null;
+    if (unitId === null) {
+      this.#opts.logger.warn({ channelId: data.channelId, ip: data.ip }, 'relay link refused: bad or stale signature');
+      data.refusal = { code: MEDIA_CLOSE.MEDIA_RELAY_REFUSED.closeCode, message: MEDIA_CLOSE.MEDIA_RELAY_REFUSED.message };
+      return;
+    }
+    data.viewerId = `relay:${unitId}`;
+    data.admitted = true;
   }
 }

@@ -17,7 +17,8 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
-import { FrameError, MAX_FRAME_BYTES, peekFrameHeader } from '../../protocol/media-frame.js';
+import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { FrameError, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
 import { UnitError } from '../errors.js';
@@ -26,21 +27,14 @@ import type { Group, UnitGroups, UnitGroupsEvents } from '../UnitGroups.js';
 import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
 import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
+import { ChatLimiter, type ChatRate } from './ChatLimiter.js';
+import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
+import { RelayLinks } from './RelayLinks.js';
 import type { RingOptionsInput } from './RingBuffer.js';
 
-/** uWS's CompressOptions.DISABLED */
-const NO_COMPRESSION = 0;
-/** a frame up to the protocol's maximum gets a clear FRAME_ERR_TOO_LARGE rather than uWS's own drop */
-export const INGEST_MAX_PAYLOAD = MAX_FRAME_BYTES + 1024;
-/** viewers send nothing today; anything they send is small or refused */
-export const WATCH_MAX_PAYLOAD = 4 * 1024;
-/** a viewer is fed while its socket buffers less than this; the ring buffers the rest, bounded */
-export const VIEWER_SEND_BOUND = 512 * 1024;
-/** hard cap above the bound (one frame may cross it); a send beyond it means the viewer is stuck */
-const VIEWER_MAX_BACKPRESSURE = 16 * 1024 * 1024;
-const IDLE_TIMEOUT_SECONDS = 60;
-/** what a publisher may send before its ticket is verified (well under a millisecond, normally): two largest frames */
-const PENDING_BEFORE_ADMISSION_BYTES = 2 * INGEST_MAX_PAYLOAD;
+/** the chat sender name of a channel's publisher */
+export const BROADCASTER_SENDER = 'broadcaster';
+const chatTopic = (channelId: number): string => `chat/${channelId}`;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -52,9 +46,13 @@ export interface MediaPlaneOptions {
   /** null: any origin */
   allowedOrigins: ReadonlySet<string> | null;
   maxConnectionsPerIp: number;
+  /** signs and checks relay links between units */
+  clusterSecret: string;
   ring?: RingOptionsInput;
   /** how often channel bitrate and backlog counters are refreshed */
   statsIntervalMs?: number;
+  /** chat lines per sender (default: a burst of 5, then 1 per second) */
+  chatRate?: ChatRate;
 }
 
 export class MediaPlane {
@@ -63,6 +61,9 @@ export class MediaPlane {
   readonly #logger: Logger;
   readonly #limiter: ConnectionLimiter;
   readonly #admission: MediaAdmission;
+  readonly #chatLimiter: ChatLimiter;
+  readonly #relays: RelayLinks;
+  #app: TemplatedApp | null = null;
   readonly #channels = new Map<number, ChannelMedia>();
   readonly #viewersById = new Map<string, ViewerConn>();
   readonly #listeners: { [K in keyof UnitGroupsEvents]?: (...args: UnitGroupsEvents[K]) => void } = {};
@@ -75,14 +76,26 @@ export class MediaPlane {
     this.#groups = options.groups;
     this.#logger = options.logger.child({ component: 'media' });
     this.#limiter = new ConnectionLimiter(options.maxConnectionsPerIp);
-    this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger });
+    this.#chatLimiter = new ChatLimiter(options.chatRate);
+    this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger, clusterSecret: options.clusterSecret });
+    this.#relays = new RelayLinks({
+      unitId: options.unitId,
+      clusterSecret: options.clusterSecret,
+      logger: this.#logger,
+      onFrame: (channelId, bytes, header) => this.#relayedFrame(channelId, bytes, header),
+      onChat: (channelId, line) => this.#chatLine(channelId, line, true),
+    });
+    this.#listen('relayLinked', (channelId, parent) => this.#relays.link(channelId, parent));
     this.#listen('groupCreated', (g) => this.#ensureChannel(g.channelId));
     this.#listen('groupReleased', (g, reason) => this.#groupReleased(g, reason));
     this.#listen('groupRoleChanged', (g) => this.#rootCheck(g.channelId));
     this.#listen('channelEvacuated', (ch) => this.#closeClients(ch, 'MEDIA_REJOIN'));
     this.#listen('channelClosed', (ch) => this.#closeClients(ch, 'MEDIA_REJOIN'));
     this.#listen('channelDropped', (ch) => this.#dropChannel(ch));
-    for (const channelId of this.#groups.channelIds()) this.#ensureChannel(channelId);
+    for (const channelId of this.#groups.channelIds()) {
+      this.#ensureChannel(channelId);
+      this.#relays.link(channelId, this.#groups.relayParent(channelId));
+    }
     this.#timer = setInterval(() => this.#tick(), options.statsIntervalMs ?? 1000);
     this.#timer.unref();
   }
@@ -96,8 +109,9 @@ export class MediaPlane {
     return this.#limiter.count(ip);
   }
 
-  /** Adds the two WebSocket routes to the unit's app. */
+  /** Adds the three WebSocket routes (ingest, watch, relay) to the unit's app. */
   attach(app: TemplatedApp): void {
+    this.#app = app;
     const guard = <A extends unknown[]>(what: string, fn: (ws: MediaSocket, ...args: A) => void) => (ws: MediaSocket, ...args: A) => {
       try {
         fn(ws, ...args);
@@ -113,10 +127,9 @@ export class MediaPlane {
       maxPayloadLength: INGEST_MAX_PAYLOAD,
       maxBackpressure: 64 * 1024,
       upgrade: (res, req, context) => this.#admission.upgrade('ingest', res, req, context, this.#closed),
-      open: (ws) => this.#admitThen(ws, guard('ingest open', (w) => this.#openPublisher(w))),
+      open: (ws) => this.#admitThen(ws, guard('ingest open', (w) => this.#openPublisher(w)), guard('ingest message', (w, m: ArrayBuffer, b: boolean) => this.#publisherMessage(w, m, b))),
       message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => {
-        if (this.#heldBack(ws, message, isBinary)) return;
-        this.#ingest(ws, message, isBinary);
+        if (!this.#heldBack(ws, message, isBinary)) this.#publisherMessage(ws, message, isBinary);
       }),
       close: (ws) => this.#closed_(ws),
     });
@@ -125,11 +138,28 @@ export class MediaPlane {
       maxPayloadLength: WATCH_MAX_PAYLOAD,
       maxBackpressure: VIEWER_MAX_BACKPRESSURE,
       upgrade: (res, req, context) => this.#admission.upgrade('watch', res, req, context, this.#closed),
-      open: (ws) => this.#admitThen(ws, guard('watch open', (w) => this.#openViewer(w))),
-      message: guard('watch message', (ws) => this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE')),
+      open: (ws) => this.#admitThen(ws, guard('watch open', (w) => this.#openViewer(w)), guard('watch message', (w, m: ArrayBuffer, b: boolean) => this.#viewerMessage(w, m, b))),
+      message: guard('watch message', (ws, message: ArrayBuffer, isBinary: boolean) => {
+        if (!this.#heldBack(ws, message, isBinary)) this.#viewerMessage(ws, message, isBinary);
+      }),
       drain: guard('watch drain', (ws) => {
         const viewer = ws.getUserData().viewer;
         if (viewer) this.#pump(viewer);
+      }),
+      close: (ws) => this.#closed_(ws),
+    });
+    app.ws<MediaConnData>('/relay/:channelId', {
+      ...common,
+      maxPayloadLength: WATCH_MAX_PAYLOAD,
+      maxBackpressure: VIEWER_MAX_BACKPRESSURE,
+      upgrade: (res, req, context) => this.#admission.upgrade('relay', res, req, context, this.#closed),
+      open: (ws) => this.#admitThen(ws, guard('relay open', (w) => this.#openRelayChild(w)), guard('relay message', (w, m: ArrayBuffer, b: boolean) => this.#relayChildMessage(w, m, b))),
+      message: guard('relay message', (ws, message: ArrayBuffer, isBinary: boolean) => {
+        if (!this.#heldBack(ws, message, isBinary)) this.#relayChildMessage(ws, message, isBinary);
+      }),
+      drain: guard('relay drain', (ws) => {
+        const child = ws.getUserData().viewer;
+        if (child) this.#pump(child);
       }),
       close: (ws) => this.#closed_(ws),
     });
@@ -141,6 +171,7 @@ export class MediaPlane {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    this.#relays.close();
     for (const [event, listener] of Object.entries(this.#listeners)) this.#groups.off(event as keyof UnitGroupsEvents, listener as never);
     for (const channelId of [...this.#channels.keys()]) {
       this.#closeClients(channelId, 'MEDIA_UNIT_CLOSING');
@@ -164,14 +195,22 @@ export class MediaPlane {
     const previous = media.publisher;
     media.publisher = ws;
     if (previous) this.#end(previous, 'MEDIA_REPLACED');
+    ws.subscribe(chatTopic(d.channelId));
     this.#groups.setPublisherConnected(d.channelId, true);
     this.#logger.info({ channelId: d.channelId, ip: d.ip, replaced: previous !== null }, 'publisher connected');
   }
 
-  #ingest(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
+  #publisherMessage(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
     const d = ws.getUserData();
     if (d.ending) return;
-    if (!isBinary) return this.#end(ws, 'MEDIA_BINARY_EXPECTED');
+    if (isBinary) return this.#ingest(ws, message);
+    const parsed = parseClientMessage(Buffer.from(message).toString('utf8'));
+    if (parsed?.t !== 'chat') return this.#end(ws, 'MEDIA_BAD_MESSAGE');
+    this.#chat(d.channelId, BROADCASTER_SENDER, parsed.text);
+  }
+
+  #ingest(ws: MediaSocket, message: ArrayBuffer): void {
+    const d = ws.getUserData();
     const media = this.#channels.get(d.channelId);
     if (!media || media.publisher !== ws) return this.#end(ws, 'MEDIA_REJOIN');
     const bytes = new Uint8Array(message);
@@ -189,9 +228,54 @@ export class MediaPlane {
       this.#logger.warn({ channelId: d.channelId, bytes: bytes.length, max: media.ring.maxFrameBytes }, 'frame larger than the ring admits');
       return this.#end(ws, 'MEDIA_FRAME_TOO_LARGE');
     }
+    this.#writeFrame(media, bytes, header);
+  }
+
+  /** A frame from the relay parent: into this unit's ring like the publisher's own. */
+  #relayedFrame(channelId: number, bytes: Uint8Array, header: FrameHeader): void {
+    const media = this.#channels.get(channelId);
+    if (!media) return;
+    if (bytes.length > media.ring.maxFrameBytes) {
+      this.#logger.warn({ channelId, bytes: bytes.length, max: media.ring.maxFrameBytes }, 'relayed frame larger than the ring admits; skipped');
+      return;
+    }
+    this.#writeFrame(media, bytes, header);
+  }
+
+  /** The one write of a frame on this unit; every viewer and relay child reads these same bytes. */
+  #writeFrame(media: ChannelMedia, bytes: Uint8Array, header: FrameHeader): void {
     media.ring.write(bytes, header);
     media.ingestBytes += bytes.length;
     for (const viewer of media.viewers) this.#pump(viewer);
+  }
+
+  // ---- relay children (other units reading this unit's ring) ----
+
+  #openRelayChild(ws: MediaSocket): void {
+    const d = ws.getUserData();
+    if (this.#refused(ws)) return;
+    if (!this.#groups.hasChannel(d.channelId)) return this.#end(ws, 'MEDIA_NO_SUCH_GROUP');
+    const media = this.#ensureChannel(d.channelId);
+    // One link per channel per unit pair: a reconnecting child replaces its old link.
+    const key = `${d.viewerId}/${d.channelId}`;
+    const previous = this.#viewersById.get(key);
+    if (previous) {
+      this.#detach(previous);
+      this.#end(previous.ws, 'MEDIA_REPLACED');
+    }
+    this.#addReader(media, ws, 'relay', key, -1);
+    this.#logger.info({ channelId: d.channelId, child: d.viewerId }, 'relay child connected');
+  }
+
+  /** A child unit sends chat lines of its viewers (stamped there) and keyframe requests up. */
+  #relayChildMessage(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
+    const d = ws.getUserData();
+    if (d.ending || !d.viewer) return;
+    if (isBinary) return this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE');
+    const parsed = parseUnitMessage(Buffer.from(message).toString('utf8'));
+    if (parsed?.t === 'chat') return this.#chatLine(d.channelId, parsed);
+    if (parsed?.t === 'keyframe') return this.#requestKeyframe(d.channelId);
+    this.#end(ws, 'MEDIA_BAD_MESSAGE');
   }
 
   // ---- viewers ----
@@ -216,20 +300,98 @@ export class MediaPlane {
       this.#logger.info({ channelId: d.channelId, groupIndex: d.groupIndex, viewerId: d.viewerId, code: error.code }, 'viewer refused');
       return this.#end(ws, error.code === 'UNIT_ERR_GROUP_FULL' ? 'MEDIA_GROUP_FULL' : 'MEDIA_NO_SUCH_GROUP');
     }
+    this.#addReader(media, ws, 'viewer', d.viewerId, d.groupIndex);
+  }
+
+  /** A new reader of the ring (from the newest keyframe) for a viewer or relay child; fed at once. */
+  #addReader(media: ChannelMedia, ws: MediaSocket, kind: ViewerConn['kind'], id: string, groupIndex: number): void {
     const viewer: ViewerConn = {
+      kind,
       ws,
-      channelId: d.channelId,
-      groupIndex: d.groupIndex,
-      viewerId: d.viewerId,
+      channelId: media.channelId,
+      groupIndex,
+      viewerId: id,
       reader: media.ring.createReader(),
       detached: false,
+      mode: 'tcp',
+      report: null,
       countedSkips: 0,
       countedDrops: 0,
     };
-    d.viewer = viewer;
+    ws.getUserData().viewer = viewer;
+    ws.subscribe(chatTopic(media.channelId));
     media.viewers.add(viewer);
-    this.#viewersById.set(viewer.viewerId, viewer);
+    this.#viewersById.set(id, viewer);
     this.#pump(viewer);
+  }
+
+  #viewerMessage(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
+    const d = ws.getUserData();
+    const viewer = d.viewer;
+    if (d.ending || !viewer) return;
+    if (isBinary) return this.#end(ws, 'MEDIA_UNEXPECTED_MESSAGE');
+    const parsed = parseClientMessage(Buffer.from(message).toString('utf8'));
+    if (!parsed) return this.#end(ws, 'MEDIA_BAD_MESSAGE');
+    switch (parsed.t) {
+      case 'chat':
+        return this.#chat(viewer.channelId, viewer.viewerId, parsed.text);
+      case 'keyframe':
+        return this.#requestKeyframe(viewer.channelId);
+      case 'report':
+        viewer.report = { loss: parsed.loss, latencyMs: parsed.latencyMs, at: Date.now() };
+        return;
+      case 'udp-start':
+      case 'udp-answer':
+      case 'udp-candidate':
+      case 'udp-stop':
+        return this.#udpSignal(viewer, parsed);
+    }
+  }
+
+  /** UDP mode is not served by this build: the viewer is told to stay on TCP. */
+  #udpSignal(viewer: ViewerConn, _message: ClientMessage): void {
+    this.#sendText(viewer.ws, { t: 'mode', mode: 'tcp' });
+  }
+
+  #sendText(ws: MediaSocket, message: UnitMessage): void {
+    const d = ws.getUserData();
+    if (d.ending || d.closed) return;
+    ws.send(encodeMessage(message), false);
+  }
+
+  /**
+   * A chat line from a sender connected here. Rate-limited per sender; then stamped and sent to
+   * every viewer and the publisher of the channel on this unit (one uWS topic per channel, fanned out
+   * in C++). Lines cross units over the relay links.
+   */
+  #chat(channelId: number, from: string, text: string): void {
+    if (!this.#chatLimiter.take(`${channelId}/${from}`)) return;
+    this.#chatLine(channelId, { t: 'chat', from, text, at: Date.now() });
+  }
+
+  /**
+   * Where a chat line goes: the root unit stamps it and sends it to everyone of the channel here,
+   * relay children included (they are subscribed to the same topic), who pass it further down;
+   * any other unit receiving a line from below sends it up, and one from above fans out here.
+   */
+  #chatLine(channelId: number, line: UnitMessage & { t: 'chat' }, fromAbove = false): void {
+    if (fromAbove || this.#hasRoot(channelId)) {
+      const stamped = fromAbove ? line : { ...line, at: Date.now() };
+      this.#app?.publish(chatTopic(channelId), encodeMessage(stamped), false);
+      return;
+    }
+    if (!this.#relays.sendUp(channelId, line)) this.#logger.debug({ channelId }, 'chat line dropped: no relay link to the root yet');
+  }
+
+  /** A viewer lost video: ask the publisher (up the relay links) for a keyframe, at most once per interval per channel and unit. */
+  #requestKeyframe(channelId: number): void {
+    const media = this.#channels.get(channelId);
+    if (!media) return;
+    const now = performance.now();
+    if (now - media.lastKeyframeRequestAt < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    media.lastKeyframeRequestAt = now;
+    if (media.publisher) this.#sendText(media.publisher, { t: 'keyframe' });
+    else this.#relays.sendUp(channelId, { t: 'keyframe' });
   }
 
   /** Sends ring frames while the socket buffers less than the bound: the exact ring bytes. */
@@ -280,7 +442,7 @@ export class MediaPlane {
    * Verifies the ticket, then runs `open` and replays what the client sent meanwhile. Runs outside
    * any uWS callback once the verification resolves, so ending or sending there is plain.
    */
-  #admitThen(ws: MediaSocket, open: (ws: MediaSocket) => void): void {
+  #admitThen(ws: MediaSocket, open: (ws: MediaSocket) => void, onMessage: (ws: MediaSocket, message: ArrayBuffer, isBinary: boolean) => void): void {
     const d = ws.getUserData();
     void this.#admission.admit(d).then(() => {
       if (d.closed) return;
@@ -288,7 +450,7 @@ export class MediaPlane {
       const pending = d.pending;
       d.pending = [];
       d.pendingBytes = 0;
-      if (d.route === 'ingest') for (const message of pending) if (!d.ending && !d.closed) this.#ingest(ws, message, true);
+      for (const { message, isBinary } of pending) if (!d.ending && !d.closed) onMessage(ws, message, isBinary);
     });
   }
 
@@ -297,13 +459,9 @@ export class MediaPlane {
     const d = ws.getUserData();
     if (d.admitted) return false;
     if (d.ending || d.refusal) return true;
-    if (!isBinary) {
-      this.#end(ws, 'MEDIA_BINARY_EXPECTED');
-      return true;
-    }
     d.pendingBytes += message.byteLength;
     if (d.pendingBytes > PENDING_BEFORE_ADMISSION_BYTES) this.#end(ws, 'MEDIA_TOO_EARLY');
-    else d.pending.push(message.slice(0));
+    else d.pending.push({ message: message.slice(0), isBinary });
     return true;
   }
 
@@ -342,8 +500,9 @@ export class MediaPlane {
       const viewer = d.viewer;
       if (viewer && !viewer.detached) {
         this.#detach(viewer);
-        this.#groups.removeViewer(viewer.viewerId);
+        if (viewer.kind === 'viewer') this.#groups.removeViewer(viewer.viewerId);
       }
+      if (viewer) this.#chatLimiter.forget(`${viewer.channelId}/${viewer.viewerId}`);
       const media = this.#channels.get(d.channelId);
       if (d.route === 'ingest' && media?.publisher === ws) {
         media.publisher = null;
@@ -402,6 +561,7 @@ export class MediaPlane {
   }
 
   #dropChannel(channelId: number): void {
+    this.#relays.unlink(channelId);
     this.#closeClients(channelId, 'MEDIA_REJOIN');
     this.#channels.get(channelId)?.ring.close();
     this.#channels.delete(channelId);

@@ -16,7 +16,8 @@ export interface ClientCluster {
   stop(): Promise<void>;
 }
 
-export async function startClientCluster(unitIds: string[]): Promise<ClientCluster> {
+/** `unitEnv`: extra environment for every unit, e.g. a small ONAIR_UNIT_GROUPS_PER_UNIT to force relays. */
+export async function startClientCluster(unitIds: string[], unitEnv: Record<string, string> = {}): Promise<ClientCluster> {
   const secret = randomBytes(12).toString('hex');
   const password = 'test-operator-password';
   const keys = await generateTicketKeys();
@@ -53,7 +54,7 @@ export async function startClientCluster(unitIds: string[]): Promise<ClientClust
     for (const id of unitIds) {
       const process = await startOnair(
         ['unit', '--id', id, '--port', '0', '--csm', `127.0.0.1:${controlPort}`],
-        { ONAIR_UNIT_CLUSTER_SECRET: secret, ONAIR_UNIT_TICKET_PUBLIC_JWK: JSON.stringify(keys.publicJwk), ONAIR_UNIT_LOG_LEVEL: 'warn' },
+        { ONAIR_UNIT_CLUSTER_SECRET: secret, ONAIR_UNIT_TICKET_PUBLIC_JWK: JSON.stringify(keys.publicJwk), ONAIR_UNIT_LOG_LEVEL: 'warn', ...unitEnv },
         UNIT_READY,
       );
       units.set(id, { process, address: process.ready[2]! });

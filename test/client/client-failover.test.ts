@@ -1,84 +1,19 @@
 /**
  * The isomorphic client (web/client/) against real processes: a CSM and two units on loopback.
  * A Node Publisher sends a synthetic stream; two TcpViewers receive the same payloads in order, from a
- * keyframe. Then the root unit (the one holding the publisher and, since relays are not built yet,
- * the viewers too) is killed with SIGKILL: the publisher resumes on the other unit and both viewers
+ * keyframe. Then the root unit (the one holding the publisher and, its root group having room, the
+ * viewers too) is killed with SIGKILL: the publisher resumes on the other unit and both viewers
  * rejoin there through the CSM on their own, and receive frames again from a keyframe.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { Codec, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
 import { TcpViewer } from '../../web/client/TcpViewer.js';
 import { waitFor } from '../support/processes.js';
 import { startClientCluster, type ClientCluster } from './client-cluster.js';
-
-interface Received {
-  seq: number;
-  kind: number;
-  keyframe: boolean;
-  payload: Uint8Array;
-  unitId: string;
-}
-
-/** A synthetic stream: a video frame (keyframe every 30, or on demand) and an audio frame every tick. */
-class SyntheticSource {
-  readonly sent = new Map<number, Uint8Array>();
-  #seq = 0;
-  #video = 0;
-  #forceKey = false;
-  readonly #timer: ReturnType<typeof setInterval>;
-
-  constructor(private readonly publisher: Publisher) {
-    this.#timer = setInterval(() => this.#tick(), 5);
-    // The client's contract: send a keyframe right after `reconnected`.
-    publisher.events.on('reconnected', () => {
-      this.#forceKey = true;
-    });
-  }
-
-  #tick(): void {
-    const keyframe = this.#forceKey || this.#video % 30 === 0;
-    this.#video++;
-    if (this.#send({ kind: FrameKind.VIDEO, keyframe, codec: Codec.VP8, payload: randomBytes(keyframe ? 3000 : 300 + (this.#seq % 500)) }) && keyframe) this.#forceKey = false;
-    this.#send({ kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: randomBytes(60) });
-  }
-
-  #send(part: Pick<Frame, 'kind' | 'keyframe' | 'codec' | 'payload'>): boolean {
-    const seq = this.#seq++;
-    const ok = this.publisher.send({ channel: this.publisher.channelId, seq, timestamp: seq * 5000, ...part });
-    if (ok) this.sent.set(seq, part.payload);
-    return ok;
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}
-
-function watch(viewer: TcpViewer): Received[] {
-  const received: Received[] = [];
-  viewer.events.on('frame', (f) => received.push({ seq: f.seq, kind: f.kind, keyframe: f.keyframe, payload: f.payload, unitId: viewer.join!.unitId }));
-  return received;
-}
-
-const videoCount = (frames: Received[]): number => frames.filter((f) => f.kind === FrameKind.VIDEO).length;
-
-function assertInOrderAndIdentical(frames: Received[], sent: Map<number, Uint8Array>, what: string): void {
-  assert.ok(frames.length > 0, `${what}: no frames`);
-  const firstVideo = frames.find((f) => f.kind === FrameKind.VIDEO);
-  assert.ok(firstVideo?.keyframe, `${what}: the first video frame is not a keyframe`);
-  for (let i = 0; i < frames.length; i++) {
-    const f = frames[i]!;
-    if (i > 0) assert.equal(f.seq, frames[i - 1]!.seq + 1, `${what}: frame ${i} has seq ${f.seq} after ${frames[i - 1]!.seq}`);
-    const payload = sent.get(f.seq);
-    assert.ok(payload, `${what}: seq ${f.seq} was never sent`);
-    assert.ok(Buffer.from(f.payload).equals(payload), `${what}: payload of seq ${f.seq} differs`);
-  }
-}
+import { assertInOrderAndIdentical, SyntheticSource, videoCount, watch, type Received } from './stream-fixture.js';
 
 describe('web client against a real CSM and two units', () => {
   let cluster: ClientCluster;
@@ -141,7 +76,7 @@ describe('web client against a real CSM and two units', () => {
     assert.ok(publisher && source, 'the first test opened the channel');
     const rootUnit = publisher.grant!.unitId;
     const [a, b] = viewers as [TcpViewer, TcpViewer];
-    // No relays yet: the viewers are on the root unit (the root group has room for both).
+    // The root group has room for both viewers, so they are on the root unit.
     assert.equal(a.join!.unitId, rootUnit);
     assert.equal(b.join!.unitId, rootUnit);
     const reconnected: string[] = [];

@@ -1,7 +1,7 @@
 /** The client's pure parts: the close-code rule, backoff bounds, CsmApi's bounded retry of 503s. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay } from '../../web/client/backoff.js';
+import { backoffDelay } from '../../protocol/backoff.js';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { CsmApiError } from '../../web/client/errors.js';
 import { closeVerdict } from '../../web/client/socket.js';
@@ -13,8 +13,8 @@ describe('web client pure parts', () => {
   });
 
   it('keeps backoff within half and all of min·2^n, capped', () => {
-    assert.equal(backoffDelay(1, { minMs: 100, maxMs: 1000 }, () => 0), 50);
-    assert.equal(backoffDelay(3, { minMs: 100, maxMs: 1000 }, () => 1), 400);
+    assert.equal(backoffDelay(0, { minMs: 100, maxMs: 1000 }, () => 0), 100);
+    assert.equal(backoffDelay(2, { minMs: 100, maxMs: 1000 }, () => 1), 400);
     assert.equal(backoffDelay(50, { minMs: 100, maxMs: 1000 }, () => 1), 1000);
   });
 

@@ -13,6 +13,7 @@ import { Codec, encodeFrame, FrameKind, peekFrameHeader } from '../../protocol/m
 import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
 import { generateTicketKeys, TicketSigner, type Grant, type TicketKeyPair } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
+import { relayQuery } from '../../streaming-unit/media/relay-auth.js';
 import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
 import { until } from '../unit/helpers/wait.js';
 import { TestWs } from './ws-client.js';
@@ -195,7 +196,7 @@ describe('media plane: ingest to TCP viewers', () => {
 
     const text = await connect(unit, await publishPath(12));
     text.sendText('hello');
-    await expectClose(text, MEDIA_CLOSE.MEDIA_BINARY_EXPECTED.closeCode);
+    await expectClose(text, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode);
     const other = await connect(unit, await publishPath(12));
     other.sendBinary(video(13, 1, true));
     await expectClose(other, MEDIA_CLOSE.MEDIA_FRAME_WRONG_CHANNEL.closeCode);
@@ -203,7 +204,10 @@ describe('media plane: ingest to TCP viewers', () => {
     big.sendBinary(video(12, 2, true, 1024 * 1024 + 1));
     await expectClose(big, MEDIA_CLOSE.MEDIA_FRAME_TOO_LARGE.closeCode);
     viewer.sendText('hi');
-    await expectClose(viewer, MEDIA_CLOSE.MEDIA_UNEXPECTED_MESSAGE.closeCode);
+    await expectClose(viewer, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode);
+    const binaryViewer = await connect(unit, await watchPath(13, 7, 'v13b'));
+    binaryViewer.sendBinary(Buffer.from([1, 2, 3]));
+    await expectClose(binaryViewer, MEDIA_CLOSE.MEDIA_UNEXPECTED_MESSAGE.closeCode);
   });
 
   it('closeChannel closes the viewers and the publisher with the rejoin code and drops the ring', async () => {
@@ -228,6 +232,73 @@ describe('media plane: ingest to TCP viewers', () => {
     unit.groups.evacuate([16]);
     await expectClose(v, MEDIA_CLOSE.MEDIA_REJOIN.closeCode);
     assert.equal(unit.media.channel(16), undefined);
+  });
+});
+
+describe('media plane: chat, keyframe requests, relay admission', () => {
+  let unit: StreamingUnit;
+  before(async () => {
+    unit = await startUnit({ maxConnectionsPerIp: 64 });
+  });
+  const chatLines = (ws: TestWs): { from: string; text: string }[] =>
+    ws.texts.map((t) => JSON.parse(t) as { t: string; from: string; text: string }).filter((m) => m.t === 'chat');
+
+  it('fans a chat line out to the channel only, stamped with its sender, and rate-limits each sender', async () => {
+    unit.groups.createGroup(30, 0, 'root');
+    unit.groups.createGroup(31, 1, 'root');
+    const publisher = await connect(unit, await publishPath(30));
+    const a = await connect(unit, await watchPath(30, 0, 'chat-a'));
+    const b = await connect(unit, await watchPath(30, 0, 'chat-b'));
+    const elsewhere = await connect(unit, await watchPath(31, 1, 'chat-other'));
+    await until(() => unit.groups.viewerCount === 3 && unit.groups.publisherConnected(30), 'connected');
+    for (let i = 0; i < 8; i++) a.sendText(JSON.stringify({ t: 'chat', text: `line ${i}` }));
+    publisher.sendText(JSON.stringify({ t: 'chat', text: 'welcome' }));
+    await until(() => chatLines(b).length === 6, 'five lines of the burst and the broadcaster line');
+    assert.deepEqual(chatLines(b).filter((l) => l.from === 'chat-a').map((l) => l.text), ['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    assert.deepEqual(chatLines(publisher).find((l) => l.from === 'broadcaster')?.text, 'welcome');
+    assert.equal(chatLines(elsewhere).length, 0, 'another channel hears nothing');
+
+    a.sendText(JSON.stringify({ t: 'chat', text: 'x'.repeat(501) }));
+    await expectClose(a, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode);
+    b.sendText('{"t":"udp-answer"}');
+    await expectClose(b, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode);
+  });
+
+  it('passes a viewer keyframe request on to the publisher, at most once per half second', async () => {
+    unit.groups.createGroup(32, 2, 'root');
+    const publisher = await connect(unit, await publishPath(32));
+    const v = await connect(unit, await watchPath(32, 2, 'kf'));
+    await until(() => unit.groups.publisherConnected(32) && unit.groups.group(2)!.viewerIds.size === 1, 'connected');
+    v.sendText('{"t":"keyframe"}');
+    v.sendText('{"t":"keyframe"}');
+    await until(() => publisher.texts.some((t) => JSON.parse(t).t === 'keyframe'), 'a keyframe request');
+    const marker = await connect(unit, await watchPath(32, 2, 'kf-2'));
+    marker.sendText(JSON.stringify({ t: 'chat', text: 'after' }));
+    await until(() => chatLines(publisher).length === 1, 'the later chat line');
+    assert.equal(publisher.texts.filter((t) => JSON.parse(t).t === 'keyframe').length, 1, 'the second request inside the interval is not passed on');
+  });
+
+  it('refuses a relay link without a valid cluster signature, and serves one with it', async () => {
+    unit.groups.createGroup(33, 3, 'root');
+    const forged = await connect(unit, `/relay/33?${relayQuery('not-the-secret', 'u-child', 33)}`);
+    await expectClose(forged, MEDIA_CLOSE.MEDIA_RELAY_REFUSED.closeCode);
+    const stale = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 33, Date.now() - 120_000)}`);
+    await expectClose(stale, MEDIA_CLOSE.MEDIA_RELAY_REFUSED.closeCode);
+    const otherChannel = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 34)}`);
+    await expectClose(otherChannel, MEDIA_CLOSE.MEDIA_RELAY_REFUSED.closeCode);
+
+    const publisher = await connect(unit, await publishPath(33));
+    await until(() => unit.groups.publisherConnected(33), 'publisher');
+    const child = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 33)}`);
+    const frame = video(33, 0, true);
+    await until(() => (unit.media.channel(33)?.viewers.size ?? 0) === 1, 'the relay child reads the ring');
+    publisher.sendBinary(frame);
+    const [got] = await child.waitForMessages(1);
+    assert.ok(got!.equals(frame), 'the child gets the ring bytes');
+    assert.equal(unit.groups.group(3)!.viewerIds.size, 0, 'a relay link is not a viewer');
+    const again = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 33)}`);
+    await expectClose(child, MEDIA_CLOSE.MEDIA_REPLACED.closeCode);
+    again.close();
   });
 });
 

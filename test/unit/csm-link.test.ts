@@ -9,7 +9,10 @@ import { pino } from 'pino';
 import { CodedError } from '../../protocol/control-errors.js';
 import { Method, Notification, type CsmCommand, type RequestParams } from '../../protocol/control-messages.js';
 import { EventKind } from '../../protocol/event-kinds.js';
-import { CsmLink, backoffDelay, type CsmLinkEvents } from '../../streaming-unit/CsmLink.js';
+import { backoffDelay as backoffIn } from '../../protocol/backoff.js';
+import { CsmLink, type CsmLinkEvents } from '../../streaming-unit/CsmLink.js';
+
+const backoffDelay = (failures: number, minMs: number, maxMs: number, random: () => number): number => backoffIn(failures, { minMs, maxMs }, random);
 import { LoadMeter } from '../../streaming-unit/LoadMeter.js';
 import { UnitGroups, type UnitGroupsEvents } from '../../streaming-unit/UnitGroups.js';
 import { ScriptedCsm, type ScriptedCsmOptions } from './helpers/scripted-csm.js';

@@ -11,7 +11,7 @@
  *
  * The result shapes mirror csm/CsmService.ts (web/ may not import csm/; only protocol/ is shared).
  */
-import { backoffDelay, Delay } from './backoff.js';
+import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError } from './errors.js';
 
 /** Where and with what the broadcaster publishes (`POST /channels/:id/publish`). */
@@ -117,7 +117,7 @@ export class CsmApi {
       if (!RETRY_STATUSES.has(error.status) || !error.retryable || attempt > this.#options.retries) throw error;
       const delay = new Delay();
       this.#delays.add(delay);
-      const waitMs = Math.max(retryAfterMs, backoffDelay(attempt, { minMs: this.#options.retryMinMs, maxMs: this.#options.retryMaxMs }));
+      const waitMs = Math.max(retryAfterMs, backoffDelay(attempt - 1, { minMs: this.#options.retryMinMs, maxMs: this.#options.retryMaxMs }));
       const ran = await delay.wait(Math.min(waitMs, this.#options.retryMaxMs));
       this.#delays.delete(delay);
       if (!ran) throw error;

@@ -14,13 +14,15 @@
  * encoder); the new unit's viewers start at the newest keyframe it has.
  *
  * Events: `connected(grant)` (first open), `reconnected(grant)`, `disconnected(code, reason)` (lost;
- * retrying), `closed(code, reason)` (for good), `error(Error)` (a failed attempt or a listener error).
+ * retrying), `closed(code, reason)` (for good), `error(Error)` (a failed attempt or a listener error),
+ * `chat(line)`, `keyframeRequested()` (a viewer lost video; send a keyframe soon).
  * `open` fires also for a unit that then refuses at once (units complete the upgrade and close with a
  * code), so a `connected` may be followed by `disconnected`; the failure count resets only after a
  * socket stayed open `stableAfterMs`.
  */
 import { encodeFrame, type Frame } from '../../protocol/media-frame.js';
-import { backoffDelay, Delay } from './backoff.js';
+import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, IngestGrant } from './CsmApi.js';
 import { closeVerdict, mediaUrl, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
@@ -44,6 +46,10 @@ export type PublisherEvents = {
   disconnected: [number, string];
   closed: [number, string];
   error: [Error];
+  /** a chat line of the channel, the broadcaster's own included (from: "broadcaster") */
+  chat: [UnitMessage & { t: 'chat' }];
+  /** a viewer lost video: send a keyframe soon */
+  keyframeRequested: [];
 };
 
 export type PublisherState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -127,6 +133,14 @@ export class Publisher {
     return true;
   }
 
+  /** Sends a chat line to the channel's viewers; false while not connected. */
+  sendChat(text: string): boolean {
+    const ws = this.#ws;
+    if (!ws || !this.#isOpen()) return false;
+    ws.send(encodeMessage({ t: 'chat', text }));
+    return true;
+  }
+
   /** Ends the channel at the CSM (its viewers are told) and closes. */
   async end(): Promise<void> {
     this.close();
@@ -161,7 +175,12 @@ export class Publisher {
       this.#everOpen = true;
       this.events.safeEmit(event, grant);
     };
-    ws.onmessage = () => {}; // units send nothing to a publisher
+    ws.onmessage = (event: { data?: unknown }) => {
+      if (ws !== this.#ws || typeof event.data !== 'string') return;
+      const message = parseUnitMessage(event.data);
+      if (message?.t === 'chat') this.events.safeEmit('chat', message);
+      else if (message?.t === 'keyframe') this.events.safeEmit('keyframeRequested');
+    };
     ws.onerror = () => {}; // a close event follows with the code
     ws.onclose = (event: { code?: number; reason?: string }) => {
       if (ws !== this.#ws) return;
@@ -194,7 +213,7 @@ export class Publisher {
         return;
       }
       // The first attempt after a loss waits too: the CSM needs a moment to notice a failed unit.
-      if (!(await this.#delay.wait(backoffDelay(this.#failures, this.#backoff))) || this.#state !== 'reconnecting' && this.#state !== 'connecting') return;
+      if (!(await this.#delay.wait(backoffDelay(this.#failures - 1, this.#backoff))) || this.#state !== 'reconnecting' && this.#state !== 'connecting') return;
       let grant: IngestGrant;
       try {
         grant = await this.#api.resumePublisher(this.channelId, this.publisherKey);

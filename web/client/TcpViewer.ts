@@ -15,10 +15,11 @@
  * newest keyframe), missing frames those gaps skip, the last seq, rejoins, undecodable messages.
  */
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
-import { backoffDelay, Delay } from './backoff.js';
+import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
-import { closeVerdict, mediaUrl, messageBytes, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface TcpViewerOptions {
@@ -38,6 +39,8 @@ export type TcpViewerEvents = {
   joined: [JoinResult];
   rejoined: [JoinResult];
   frame: [Frame];
+  /** a chat line of the channel (from any unit, stamped by the root) */
+  chat: [UnitMessage & { t: 'chat' }];
   disconnected: [number, string];
   closed: [number, string];
   error: [Error];
@@ -151,7 +154,7 @@ export class TcpViewer {
         return;
       }
       if (this.#failures > 0 || !first) {
-        if (!(await this.#delay.wait(backoffDelay(Math.max(1, this.#failures), this.#backoff))) || this.#isClosed()) return;
+        if (!(await this.#delay.wait(backoffDelay(Math.max(0, this.#failures - 1), this.#backoff))) || this.#isClosed()) return;
       }
       this.#failures++;
       let join: JoinResult;
@@ -202,7 +205,21 @@ export class TcpViewer {
     };
   }
 
+  /** Sends a chat line to the channel; false when not connected. */
+  sendChat(text: string): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WS_OPEN) return false;
+    ws.send(encodeMessage({ t: 'chat', text }));
+    return true;
+  }
+
   #onMessage(data: unknown): void {
+    if (typeof data === 'string') {
+      const message = parseUnitMessage(data);
+      if (message?.t === 'chat') this.events.safeEmit('chat', message);
+      else if (!message) this.#stats.badMessages++;
+      return;
+    }
     const bytes = messageBytes(data);
     if (!bytes) {
       this.#stats.badMessages++;

@@ -17,7 +17,7 @@ export interface WebSocketLike {
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
-  send(data: Uint8Array): void;
+  send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -32,7 +32,7 @@ export type CloseVerdict = 'rejoin' | 'final';
 /**
  * - 4401 (ticket expired): ask the CSM for a fresh ticket → rejoin;
  * - any other ticket refusal (4400–4408): a fresh ticket of the same kind would be refused too → final;
- * - a media close code (4409–4425): its table's `rejoin` flag (4420 MEDIA_REJOIN → rejoin, 4414 replaced → final);
+ * - a media close code (4409–4426): its table's `rejoin` flag (4420 MEDIA_REJOIN → rejoin, 4414 replaced → final);
  * - anything else (1006 connection lost, 1001 going away, 1011, an unknown code): the unit is gone or
  *   broken → rejoin; the CSM says where to go now.
  */

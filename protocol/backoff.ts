@@ -1,4 +1,8 @@
-/** Bounded exponential backoff with equal jitter, and a cancellable wait (browser and Node alike). */
+/**
+ * Bounded exponential backoff with "equal jitter" (half the ceiling fixed, half random, so clients
+ * that lost the same server do not come back in step), and a cancellable wait. Browser and Node
+ * alike: the CSM link, relay links and the web client all reconnect with it.
+ */
 export interface BackoffOptions {
   /** first delay, ms */
   minMs: number;
@@ -6,10 +10,10 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
-/** The delay before attempt `attempt` (1-based): min·2^(attempt-1), capped, half of it jittered. */
-export function backoffDelay(attempt: number, { minMs, maxMs }: BackoffOptions, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
-  return Math.round(base / 2 + (random() * base) / 2);
+/** The delay after `failures` failures in a row (0 for the first retry): min·2^failures capped at max, half jittered, never below min. */
+export function backoffDelay(failures: number, { minMs, maxMs }: BackoffOptions, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.max(0, Math.min(30, failures)));
+  return Math.max(minMs, Math.round(ceiling * (0.5 + random() / 2)));
 }
 
 /** A timer that can be cancelled by whoever owns it; `wait` resolves false when cancelled. */

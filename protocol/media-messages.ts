@@ -1,0 +1,103 @@
+/**
+ * The text messages on a media WebSocket, both ways, declared once for units, pages and tools.
+ * Binary messages are frames (media-frame.ts); text messages are one JSON object with a `t` tag.
+ *
+ *   client → unit (viewer on /watch, publisher on /ingest):
+ *     chat            a chat line; the unit stamps who sent it and fans it out to the whole channel
+ *     keyframe        a viewer asks for a keyframe (after loss); the unit passes it on to the publisher
+ *     udp-start       a viewer asks for a data channel (UDP mode); the unit answers with udp-offer
+ *     udp-answer      the viewer's SDP answer
+ *     udp-candidate   an ICE candidate of the viewer
+ *     udp-stop        the viewer wants frames on this WebSocket again (TCP mode)
+ *     report          the viewer's own view of its stream (loss, latency), for the unit's reports
+ *   unit → client:
+ *     chat            a chat line of the channel
+ *     keyframe        to the publisher: send a keyframe soon
+ *     udp-offer       the unit's SDP offer for the data channel
+ *     udp-candidate   an ICE candidate of the unit
+ *     mode            where frames go from now on: `udp` (the data channel) or `tcp` (this socket);
+ *                     the unit switches at a frame boundary, so no frame is lost or sent twice
+ *                     across the switch except what the network itself drops on UDP
+ *
+ * The parser is strict: unknown tags, extra fields and oversize strings are refused (the unit closes
+ * the socket with MEDIA_BAD_MESSAGE).
+ */
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** the longest chat line, in UTF-16 code units */
+export const MAX_CHAT_LENGTH = 500;
+/** the longest text message either way (an SDP with candidates fits well under it) */
+export const MAX_TEXT_MESSAGE_BYTES = 16 * 1024;
+
+const strict = { additionalProperties: false } as const;
+const Sdp = Type.String({ minLength: 1, maxLength: 12 * 1024 });
+const Candidate = Type.Object({ t: Type.Literal('udp-candidate'), candidate: Type.String({ maxLength: 1024 }), mid: Type.String({ maxLength: 64 }) }, strict);
+
+export const ClientMessageSchema = Type.Union([
+  Type.Object({ t: Type.Literal('chat'), text: Type.String({ minLength: 1, maxLength: MAX_CHAT_LENGTH }) }, strict),
+  Type.Object({ t: Type.Literal('keyframe') }, strict),
+  Type.Object({ t: Type.Literal('udp-start') }, strict),
+  Type.Object({ t: Type.Literal('udp-answer'), sdp: Sdp }, strict),
+  Candidate,
+  Type.Object({ t: Type.Literal('udp-stop') }, strict),
+  Type.Object(
+    {
+      t: Type.Literal('report'),
+      mode: Type.Union([Type.Literal('udp'), Type.Literal('tcp')]),
+      /** share of frames lost over the last interval, 0–1 */
+      loss: Type.Number({ minimum: 0, maximum: 1 }),
+      /** the client's latency estimate (publisher send → play), ms; null when unknown */
+      latencyMs: Type.Union([Type.Number({ minimum: 0, maximum: 600_000 }), Type.Null()]),
+    },
+    strict,
+  ),
+]);
+export type ClientMessage = Static<typeof ClientMessageSchema>;
+
+export const UnitMessageSchema = Type.Union([
+  Type.Object(
+    {
+      t: Type.Literal('chat'),
+      /** the sender as the unit knows it: the viewer id, or "broadcaster" */
+      from: Type.String({ maxLength: 128 }),
+      text: Type.String({ minLength: 1, maxLength: MAX_CHAT_LENGTH }),
+      /** when the channel's root unit stamped it, ms since the epoch */
+      at: Type.Number(),
+    },
+    strict,
+  ),
+  Type.Object({ t: Type.Literal('keyframe') }, strict),
+  Type.Object({ t: Type.Literal('udp-offer'), sdp: Sdp }, strict),
+  Candidate,
+  Type.Object({ t: Type.Literal('mode'), mode: Type.Union([Type.Literal('udp'), Type.Literal('tcp')]) }, strict),
+]);
+export type UnitMessage = Static<typeof UnitMessageSchema>;
+
+const clientValidator = Compile(ClientMessageSchema);
+const unitValidator = Compile(UnitMessageSchema);
+
+function parse<T>(text: string, check: (value: unknown) => boolean): T | null {
+  if (text.length > MAX_TEXT_MESSAGE_BYTES) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return check(value) ? (value as T) : null;
+}
+
+/** A client's text message, or null when it is not one (the unit then closes the socket). */
+export function parseClientMessage(text: string): ClientMessage | null {
+  return parse<ClientMessage>(text, (v) => clientValidator.Check(v));
+}
+
+/** A unit's text message, or null (clients ignore what they do not understand). */
+export function parseUnitMessage(text: string): UnitMessage | null {
+  return parse<UnitMessage>(text, (v) => unitValidator.Check(v));
+}
+
+export function encodeMessage(message: ClientMessage | UnitMessage): string {
+  return JSON.stringify(message);
+}
