@@ -3,7 +3,7 @@ const commands: Record<string, { summary: string; run: (args: string[]) => Promi
   cluster: { summary: 'run a whole local cluster (CSM + streaming units) as separate processes', run: async (a) => (await import('./cluster.js')).runClusterCommand(a) },
   csm: { summary: 'run a cluster server manager', run: async (a) => (await import('../csm/main.js')).runCsmCommand(a) },
   unit: { summary: 'run a streaming unit', run: async (a) => (await import('../streaming-unit/main.js')).runUnitCommand(a) },
-  bench: { summary: 'run a benchmark and print JSON (control, ring)', run: async (a) => (await import('../test/bench/main.js')).runBenchCommand(a) },
+  bench: { summary: 'run a benchmark and print JSON (control, ring, fanout)', run: async (a) => (await import('../test/bench/main.js')).runBenchCommand(a) },
 };
 
 const usage = `usage: onair <command> [options]

@@ -14,38 +14,13 @@ import { failUnit } from './cluster/rehome.js';
 import { channelGroups, channelView, groupView, treeView, unitView, type ChannelView, type GroupView, type TreeNodeView, type UnitView } from './cluster/views.js';
 import { groupKey, type Channel } from './cluster/model.js';
 import { CsmError } from './errors.js';
+import type { IngestGrant, JoinResult, OpenChannelResult } from '../protocol/service-api.js';
+
+export type { IngestGrant, JoinResult, OpenChannelResult };
 
 export interface ChannelInfo extends ChannelView {
   title: string;
   broadcaster: string;
-}
-
-export interface IngestGrant {
-  channelId: number;
-  unitId: string;
-  /** the unit's client-facing base URL; the publisher connects there */
-  url: string;
-  group: string;
-  ticket: string;
-  expiresAt: number;
-}
-
-export interface OpenChannelResult extends IngestGrant {
-  /** secret the broadcaster keeps to resume or end its channel; shown once */
-  publisherKey: string;
-}
-
-export interface JoinResult {
-  channelId: number;
-  viewerId: string;
-  unitId: string;
-  url: string;
-  group: string;
-  groupIndex: number;
-  ticket: string;
-  expiresAt: number;
-  /** the order the client should try transports in */
-  transports: ('udp' | 'tcp')[];
 }
 
 export interface ClusterSummary {

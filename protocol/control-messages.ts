@@ -50,6 +50,10 @@ export const ChannelReportSchema = Type.Object(
     backlogFrames: Count,
     videoSkips: Count,
     drops: Count,
+    /** viewers of the channel here whose frames go over a data channel (UDP); the others are on TCP */
+    udpViewerIds: Type.Array(ViewerId, { maxItems: 10_000 }),
+    /** relay links of other units reading this unit's ring for the channel */
+    relayChildren: Count,
   },
   strict,
 );

@@ -16,6 +16,7 @@ import { LoadMeter } from './LoadMeter.js';
 import { LoopMonitor, type LoopMonitorOptions } from './LoopMonitor.js';
 import { MediaPlane } from './media/MediaPlane.js';
 import type { RingOptionsInput } from './media/RingBuffer.js';
+import { udpBindAddress, type UdpOptions } from './media/udp/udp-options.js';
 import { createUnitRegistry } from './metrics.js';
 import { UnitGroups } from './UnitGroups.js';
 
@@ -25,6 +26,8 @@ export interface StreamingUnitOptions {
   loop?: LoopMonitorOptions;
   /** the per-channel ring buffers' options (default: 4 MiB, 4,096 frames) */
   ring?: RingOptionsInput;
+  /** UDP mode tuning over what the configuration gives (udpMaxSessions, the bind address from host) */
+  udp?: Partial<UdpOptions>;
 }
 
 export type StreamingUnitEvents = {
@@ -88,6 +91,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       epoch: () => link?.epoch ?? 0,
       load: () => meter.current(),
       loopLagMs: () => loop.lagMs,
+      channels: () => groups.report().channels.map((c) => ({ ...c, viewers: groups.viewerCountOf(c.channelId) })),
     });
     const verifier = await loadTicketVerifier(config, logger);
     const media = new MediaPlane({
@@ -100,6 +104,8 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       clusterSecret: config.clusterSecret,
       ...(options.ring ? { ring: options.ring } : {}),
+      batchMs: config.fanoutBatchMs,
+      udp: { maxSessions: config.udpMaxSessions, bindAddress: udpBindAddress(config.host), ...options.udp },
     });
     let http: UnitHttpServer;
     try {

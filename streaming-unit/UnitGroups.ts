@@ -28,12 +28,16 @@ export interface ChannelCounters {
   backlogFrames: number;
   videoSkips: number;
   drops: number;
+  /** child units' relay links reading this unit's ring */
+  relayChildren: number;
 }
 
 interface ChannelState {
   relayParent: RelayParent | null;
   publisherConnected: boolean;
   readonly counters: ChannelCounters;
+  /** viewers whose frames go over their data channel now */
+  readonly udpViewerIds: Set<string>;
   readonly groupIndexes: Set<number>;
 }
 
@@ -82,6 +86,14 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     return this.#viewerIndex.size;
   }
 
+  /** Viewers of one channel here (all its groups). */
+  viewerCountOf(channelId: number): number {
+    const channel = this.#channels.get(channelId);
+    let n = 0;
+    if (channel) for (const index of channel.groupIndexes) n += this.#groups[index]!.viewerIds.size;
+    return n;
+  }
+
   group(index: number): Readonly<Group> | null {
     return this.#groups[index] ?? null;
   }
@@ -128,7 +140,7 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     this.#used++;
     let channel = this.#channels.get(channelId);
     if (!channel) {
-      channel = { relayParent: null, publisherConnected: false, counters: { bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0 }, groupIndexes: new Set() };
+      channel = { relayParent: null, publisherConnected: false, counters: { bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, relayChildren: 0 }, udpViewerIds: new Set(), groupIndexes: new Set() };
       this.#channels.set(channelId, channel);
     }
     channel.groupIndexes.add(index);
@@ -215,8 +227,23 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     const group = this.#groups[index]!;
     group.viewerIds.delete(viewerId);
     this.#viewerIndex.delete(viewerId);
+    this.#channels.get(group.channelId)?.udpViewerIds.delete(viewerId);
     this.safeEmit('viewerLeft', group.channelId, index, viewerId);
     return true;
+  }
+
+  /** Where a viewer's frames go now (data plane), for the reports. Unknown viewers are ignored. */
+  setViewerMode(viewerId: string, mode: 'udp' | 'tcp'): void {
+    const index = this.#viewerIndex.get(viewerId);
+    if (index === undefined) return;
+    const udp = this.#channels.get(this.#groups[index]!.channelId)?.udpViewerIds;
+    if (mode === 'udp') udp?.add(viewerId);
+    else udp?.delete(viewerId);
+  }
+
+  /** Viewers of the channel here on UDP (data channel) now. */
+  udpViewerCount(channelId: number): number {
+    return this.#channels.get(channelId)?.udpViewerIds.size ?? 0;
   }
 
   /** The broadcaster of a channel connected or went away (data plane). */
@@ -241,6 +268,9 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
         backlogFrames: Math.max(0, Math.trunc(c.counters.backlogFrames)),
         videoSkips: Math.max(0, Math.trunc(c.counters.videoSkips)),
         drops: Math.max(0, Math.trunc(c.counters.drops)),
+        // Viewers dropped with their group (no removeViewer) may linger in the set: report only those here.
+        udpViewerIds: [...c.udpViewerIds].filter((id) => this.#viewerIndex.has(id)),
+        relayChildren: Math.max(0, Math.trunc(c.counters.relayChildren)),
       });
     }
     return { groups, channels };

@@ -45,6 +45,10 @@ export const UnitConfigSchema = Type.Object(
     allowedOrigins: Type.String({ maxLength: 8192 }),
     /** open media WebSockets per client IP */
     maxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** concurrent UDP-mode viewers (one WebRTC peer connection each); more are served over TCP. 0 = UDP mode off */
+    udpMaxSessions: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    /** frames written within this many ms go to each viewer in one write (0: every frame at once); keyframes never wait */
+    fanoutBatchMs: Type.Integer({ minimum: 0, maximum: 100 }),
   },
   { additionalProperties: false },
 );
@@ -66,6 +70,8 @@ export const unitConfigDefaults = Object.freeze({
   ticketPublicJwk: '',
   allowedOrigins: '',
   maxConnectionsPerIp: 64,
+  udpMaxSessions: 1000,
+  fanoutBatchMs: 0,
   logLevel: 'info' as LogLevel,
 });
 

@@ -4,7 +4,7 @@
  * nothing has to remember to update them.
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { UnitLoad } from '../protocol/control-messages.js';
+import type { ChannelReport, UnitLoad } from '../protocol/control-messages.js';
 
 export interface UnitMetricSources {
   unitId: string;
@@ -15,6 +15,8 @@ export interface UnitMetricSources {
   epoch(): number;
   load(): UnitLoad;
   loopLagMs(): number;
+  /** the channels served here with their media counters (the report's shape) and viewer count */
+  channels(): (ChannelReport & { viewers: number })[];
 }
 
 export function createUnitRegistry(src: UnitMetricSources): Registry {
@@ -38,6 +40,36 @@ export function createUnitRegistry(src: UnitMetricSources): Registry {
   gauge('onair_unit_egress_bps', 'bits per second sent to viewers and relays, last interval', () => src.load().egressBps);
   gauge('onair_unit_cpu_cores', 'CPU used by the unit process over the last interval, in cores', () => src.load().cpu);
   gauge('onair_unit_event_loop_lag_seconds', 'event-loop lag seen by the health timer', () => src.loopLagMs() / 1000);
+  const perChannel = (name: string, help: string, read: (c: ChannelReport & { viewers: number }) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['channel'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of src.channels()) this.set({ channel: String(c.channelId) }, read(c));
+      },
+    });
+  };
+  perChannel('onair_unit_channel_bitrate_bps', "the channel's bitrate into this unit (publisher or relay link), last interval", (c) => c.bitrateBps);
+  perChannel('onair_unit_channel_backlog_frames', 'frames the furthest-behind reader of the channel has not read yet', (c) => c.backlogFrames);
+  perChannel('onair_unit_channel_video_skips', 'video frames skipped for slow or congested readers since the channel came here (monotonic)', (c) => c.videoSkips);
+  perChannel('onair_unit_channel_drops', 'times a reader was lapped by the writer and jumped to the newest keyframe (monotonic)', (c) => c.drops);
+  perChannel('onair_unit_channel_relay_children', "other units' relay links reading this channel here", (c) => c.relayChildren);
+  new Gauge({
+    name: 'onair_unit_channel_viewers',
+    help: 'viewers of the channel on this unit, by transport mode',
+    labelNames: ['channel', 'mode'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of src.channels()) {
+        this.set({ channel: String(c.channelId), mode: 'udp' }, c.udpViewerIds.length);
+        this.set({ channel: String(c.channelId), mode: 'tcp' }, c.viewers - c.udpViewerIds.length);
+      }
+    },
+  });
   collectDefaultMetrics({ register: registry });
   return registry;
 }

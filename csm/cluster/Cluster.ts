@@ -154,6 +154,13 @@ export class Cluster {
       }
       this.syncViewers(group, report?.viewerIds ?? []);
     }
+    const at = this.now();
+    for (const c of channels) {
+      const presence = unit.presences.get(c.channelId);
+      if (presence) {
+        presence.media = { reportedAt: at, bitrateBps: c.bitrateBps, backlogFrames: c.backlogFrames, videoSkips: c.videoSkips, drops: c.drops, udpViewers: c.udpViewerIds.length, relayChildren: c.relayChildren };
+      }
+    }
     // Restate a relay link only where the unit's report disagrees, so steady reports cost no commands.
     const reportedParent = new Map(channels.map((c) => [c.channelId, c.relayParent]));
     for (const presence of unit.presences.values()) {

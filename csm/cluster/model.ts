@@ -51,6 +51,19 @@ export interface Presence {
   parent: Presence | null;
   readonly children: Presence[];
   depth: number;
+  /** the unit's last media figures for the channel (its periodic report); null before the first */
+  media: PresenceMedia | null;
+}
+
+/** What a unit last reported about a channel's media there (protocol ChannelReport, summarised). */
+export interface PresenceMedia {
+  reportedAt: number;
+  bitrateBps: number;
+  backlogFrames: number;
+  videoSkips: number;
+  drops: number;
+  udpViewers: number;
+  relayChildren: number;
 }
 
 export interface Channel {

@@ -81,7 +81,7 @@ function restoreChannel(cluster: Cluster, record: ChannelRecord): boolean {
     const parent = parentUnitId === null ? null : presenceOf(parentUnitId, trail);
     if (parentUnitId !== null && !parent) return null;
     const unit = cluster.units.get(unitId)!;
-    const presence: Presence = { unit, channel, groups: [], parent, children: [], depth: parent ? parent.depth + 1 : 1 };
+    const presence: Presence = { unit, channel, groups: [], parent, children: [], depth: parent ? parent.depth + 1 : 1, media: null };
     parent?.children.push(presence);
     channel.presences.set(unitId, presence);
     unit.presences.set(channel.id, presence);

@@ -37,7 +37,7 @@ export function allocateGroup(
   let presence = unit.presences.get(channel.id);
   const isNewPresence = !presence;
   if (!presence) {
-    presence = { unit, channel, groups: [], parent, children: [], depth: parent ? parent.depth + 1 : 1 };
+    presence = { unit, channel, groups: [], parent, children: [], depth: parent ? parent.depth + 1 : 1, media: null };
     unit.presences.set(channel.id, presence);
     channel.presences.set(unit.id, presence);
     parent?.children.push(presence);

@@ -3,7 +3,7 @@
  * The live objects never leave the Cluster; these plain copies do.
  */
 import type { ChannelRecord, UnitRecord } from '../store/records.js';
-import type { Channel, Group, Presence, Unit } from './model.js';
+import type { Channel, Group, Presence, PresenceMedia, Unit } from './model.js';
 import { groupKey, parentGroupOf } from './model.js';
 
 export interface GroupView {
@@ -52,6 +52,8 @@ export interface ChannelView {
   publisherConnected: boolean;
   rehomedAt: number;
   root: { group: string; unitId: string; address: string };
+  /** per unit serving the channel, its last media report (units that have not reported yet are absent) */
+  media: (PresenceMedia & { unitId: string; tcpViewers: number })[];
 }
 
 export function groupView(group: Group): GroupView {
@@ -105,6 +107,12 @@ export function channelView(channel: Channel): ChannelView {
     publisherConnected: channel.publisherConnected,
     rehomedAt: channel.rehomedAt,
     root: { group: groupKey(channel.root), unitId: channel.root.unit.id, address: channel.root.unit.address },
+    media: [...channel.presences.values()].flatMap((p) => {
+      if (!p.media) return [];
+      let viewers = 0;
+      for (const g of p.groups) viewers += g.viewerIds.size;
+      return [{ unitId: p.unit.id, ...p.media, tcpViewers: Math.max(0, viewers - p.media.udpViewers) }];
+    }),
   };
 }
 

@@ -108,6 +108,23 @@ export const ChannelInfoSchema = Type.Object(
     publisherConnected: Type.Boolean(),
     rehomedAt: Type.Number({ description: 'ms since the epoch of the last re-home; 0 if never' }),
     root: Type.Object({ group: Type.String(), unitId: Type.String(), address: Type.String() }, strict),
+    media: Type.Array(
+      Type.Object(
+        {
+          unitId: Type.String(),
+          reportedAt: Millis,
+          bitrateBps: Type.Number({ minimum: 0, description: 'ingest (root) or relayed bitrate of the channel on that unit' }),
+          backlogFrames: Count,
+          videoSkips: Count,
+          drops: Count,
+          udpViewers: Count,
+          tcpViewers: Count,
+          relayChildren: Count,
+        },
+        strict,
+      ),
+      { description: "each serving unit's last media report for the channel" },
+    ),
   },
   strict,
 );

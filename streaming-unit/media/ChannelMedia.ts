@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { RelayCredentials } from './relay-auth.js';
+import { VIEWER_SEND_BOUND } from './limits.js';
 import { RingBuffer, type RingOptionsInput, type RingReader } from './RingBuffer.js';
 
 /** What a media socket carries (uWS user data). Filled in by the upgrade and admit(); the rest by open(). */
@@ -51,6 +52,8 @@ export interface ViewerConn {
   detached: boolean;
   /** where its frames go: this WebSocket, or its data channel once that is open */
   mode: 'tcp' | 'udp';
+  /** subscribed to the channel's frame topic: uWS sends it every frame; its reader is parked */
+  live: boolean;
   /** the viewer's last report (report message), for the unit's per-viewer reports */
   report: { loss: number; latencyMs: number | null; at: number } | null;
   /** reader stats already added to the channel counters */
@@ -63,6 +66,16 @@ export class ChannelMedia {
   publisher: MediaSocket | null = null;
   /** viewers and relay children */
   readonly viewers = new Set<ViewerConn>();
+  /** those of them fed from their ring cursor by JavaScript (not live: behind, UDP, or new) */
+  readonly pumped = new Set<ViewerConn>();
+  /** how many are live (subscribed to the frame topic) */
+  live = 0;
+  /** the first frame number written since the last fan-out; -1 when all went out */
+  unsentFrom = -1;
+  /** pending fan-out of a batch (MediaPlane batchMs) */
+  batchTimer: NodeJS.Timeout | null = null;
+  /** a reader's socket buffering more than this is congested (MediaPlane, from the bitrate) */
+  sendBound = VIEWER_SEND_BOUND;
   /** ingest bytes since the last stats tick */
   ingestBytes = 0;
   /** when a keyframe was last asked of the publisher (performance.now ms), to pass on at most one per interval */

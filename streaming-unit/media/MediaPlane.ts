@@ -18,7 +18,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
 import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
-import { FrameError, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
+import { FrameError, FrameKind, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
 import { UnitError } from '../errors.js';
@@ -28,13 +28,16 @@ import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } f
 import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
 import { ChatLimiter, type ChatRate } from './ChatLimiter.js';
-import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
+import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, LIVE_ENTER_BOUND, LIVE_SWEEP_INTERVAL_MS, MIN_VIEWER_SEND_BOUND, CONGESTION_BUDGET_SECONDS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
 import { RelayLinks } from './RelayLinks.js';
 import type { RingOptionsInput } from './RingBuffer.js';
+import { UdpPlane } from './udp/UdpPlane.js';
+import type { UdpOptions } from './udp/udp-options.js';
 
 /** the chat sender name of a channel's publisher */
 export const BROADCASTER_SENDER = 'broadcaster';
 const chatTopic = (channelId: number): string => `chat/${channelId}`;
+const frameTopic = (channelId: number): string => `frames/${channelId}`;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -51,8 +54,16 @@ export interface MediaPlaneOptions {
   ring?: RingOptionsInput;
   /** how often channel bitrate and backlog counters are refreshed */
   statsIntervalMs?: number;
+  /**
+   * Frames written within this many milliseconds go out together: one write per viewer socket instead
+   * of one per frame (0: each frame at once). The budget is added to the latency of the first frame
+   * of a batch; keyframes flush at once.
+   */
+  batchMs?: number;
   /** chat lines per sender (default: a burst of 5, then 1 per second) */
   chatRate?: ChatRate;
+  /** UDP mode (a data channel per viewer): bounds and tuning, defaults in udp/udp-options.ts */
+  udp?: Partial<UdpOptions>;
 }
 
 export class MediaPlane {
@@ -63,11 +74,13 @@ export class MediaPlane {
   readonly #admission: MediaAdmission;
   readonly #chatLimiter: ChatLimiter;
   readonly #relays: RelayLinks;
+  readonly #udp: UdpPlane;
   #app: TemplatedApp | null = null;
   readonly #channels = new Map<number, ChannelMedia>();
   readonly #viewersById = new Map<string, ViewerConn>();
   readonly #listeners: { [K in keyof UnitGroupsEvents]?: (...args: UnitGroupsEvents[K]) => void } = {};
   #timer: NodeJS.Timeout | null = null;
+  #sweepTimer: NodeJS.Timeout | null = null;
   #lastTick = performance.now();
   #closed = false;
 
@@ -77,6 +90,28 @@ export class MediaPlane {
     this.#logger = options.logger.child({ component: 'media' });
     this.#limiter = new ConnectionLimiter(options.maxConnectionsPerIp);
     this.#chatLimiter = new ChatLimiter(options.chatRate);
+    this.#udp = new UdpPlane(options.udp ?? {}, {
+      logger: this.#logger,
+      sendText: (viewer, message) => this.#sendText(viewer.ws, message),
+      sendFrame: (viewer, frame) => {
+        const d = viewer.ws.getUserData();
+        if (d.ending || d.closed) return;
+        viewer.ws.send(frame, true);
+        this.#opts.meter.addEgressBytes(frame.length);
+      },
+      modeChanged: (viewer, mode) => this.#groups.setViewerMode(viewer.viewerId, mode),
+      refuse: (viewer, reason) => this.#end(viewer.ws, 'MEDIA_BAD_MESSAGE', reason),
+      // A live viewer switching to UDP leaves the frame topic first: its reader resumes right after the last frame the topic sent.
+      pump: (viewer) => {
+        if (viewer.live) this.#leaveLive(viewer);
+        this.#pump(viewer);
+      },
+      requestKeyframe: (channelId) => this.#requestKeyframe(channelId),
+      countVideoSkips: (viewer, frames) => {
+        const counters = this.#groups.counters(viewer.channelId);
+        if (counters) counters.videoSkips += frames;
+      },
+    });
     this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger, clusterSecret: options.clusterSecret });
     this.#relays = new RelayLinks({
       unitId: options.unitId,
@@ -98,6 +133,8 @@ export class MediaPlane {
     }
     this.#timer = setInterval(() => this.#tick(), options.statsIntervalMs ?? 1000);
     this.#timer.unref();
+    this.#sweepTimer = setInterval(() => this.#sweepLive(), LIVE_SWEEP_INTERVAL_MS);
+    this.#sweepTimer.unref();
   }
 
   /** The channel's ring and clients here, if it is served here (tests, metrics). */
@@ -107,6 +144,11 @@ export class MediaPlane {
 
   connectionsFrom(ip: string): number {
     return this.#limiter.count(ip);
+  }
+
+  /** UDP mode: its sessions and counters (tests, metrics). */
+  get udp(): UdpPlane {
+    return this.#udp;
   }
 
   /** Adds the three WebSocket routes (ingest, watch, relay) to the unit's app. */
@@ -170,12 +212,15 @@ export class MediaPlane {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#timer = this.#sweepTimer = null;
     this.#relays.close();
+    this.#udp.close();
     for (const [event, listener] of Object.entries(this.#listeners)) this.#groups.off(event as keyof UnitGroupsEvents, listener as never);
-    for (const channelId of [...this.#channels.keys()]) {
+    for (const [channelId, media] of [...this.#channels]) {
       this.#closeClients(channelId, 'MEDIA_UNIT_CLOSING');
-      this.#channels.get(channelId)?.ring.close();
+      if (media.batchTimer) clearTimeout(media.batchTimer);
+      media.ring.close();
     }
     this.#channels.clear();
   }
@@ -242,11 +287,39 @@ export class MediaPlane {
     this.#writeFrame(media, bytes, header);
   }
 
-  /** The one write of a frame on this unit; every viewer and relay child reads these same bytes. */
+  /**
+   * The one write of a frame on this unit; every viewer and relay child gets these same bytes: the
+   * live ones through the channel's uWS topic (one call, the fan-out and the per-socket corking in
+   * C++), the others from their ring cursor in JavaScript.
+   */
   #writeFrame(media: ChannelMedia, bytes: Uint8Array, header: FrameHeader): void {
-    media.ring.write(bytes, header);
+    const n = media.ring.write(bytes, header);
     media.ingestBytes += bytes.length;
-    for (const viewer of media.viewers) this.#pump(viewer);
+    if (media.unsentFrom < 0) media.unsentFrom = n;
+    const batchMs = this.#opts.batchMs ?? 0;
+    if (batchMs <= 0 || (header.kind === FrameKind.VIDEO && header.keyframe)) return this.#fanOut(media);
+    if (!media.batchTimer) media.batchTimer = setTimeout(() => this.#fanOut(media), batchMs);
+  }
+
+  /**
+   * Hands the frames written since the last fan-out to every reader. Published inside one turn, uWS
+   * merges a batch's frames into one write per live socket (its topic queue drains once per loop
+   * iteration); pumped readers take theirs in one corked write.
+   */
+  #fanOut(media: ChannelMedia): void {
+    if (media.batchTimer) clearTimeout(media.batchTimer);
+    media.batchTimer = null;
+    const from = media.unsentFrom;
+    media.unsentFrom = -1;
+    if (from < 0 || media.ring.closed) return;
+    if (media.live > 0 && this.#app) {
+      const topic = frameTopic(media.channelId);
+      for (let n = from, view = media.ring.frameView(n); view; view = media.ring.frameView(++n)) {
+        this.#app.publish(topic, view, true);
+        this.#opts.meter.addEgressBytes(view.length * media.live);
+      }
+    }
+    for (const viewer of media.pumped) this.#pump(viewer);
   }
 
   // ---- relay children (other units reading this unit's ring) ----
@@ -314,6 +387,7 @@ export class MediaPlane {
       reader: media.ring.createReader(),
       detached: false,
       mode: 'tcp',
+      live: false,
       report: null,
       countedSkips: 0,
       countedDrops: 0,
@@ -321,6 +395,7 @@ export class MediaPlane {
     ws.getUserData().viewer = viewer;
     ws.subscribe(chatTopic(media.channelId));
     media.viewers.add(viewer);
+    media.pumped.add(viewer);
     this.#viewersById.set(id, viewer);
     this.#pump(viewer);
   }
@@ -348,9 +423,9 @@ export class MediaPlane {
     }
   }
 
-  /** UDP mode is not served by this build: the viewer is told to stay on TCP. */
-  #udpSignal(viewer: ViewerConn, _message: ClientMessage): void {
-    this.#sendText(viewer.ws, { t: 'mode', mode: 'tcp' });
+  /** udp-start / udp-answer / udp-candidate / udp-stop: UDP mode (udp/UdpPlane.ts). */
+  #udpSignal(viewer: ViewerConn, message: ClientMessage): void {
+    this.#udp.signal(viewer, message);
   }
 
   #sendText(ws: MediaSocket, message: UnitMessage): void {
@@ -394,26 +469,42 @@ export class MediaPlane {
     else this.#relays.sendUp(channelId, { t: 'keyframe' });
   }
 
-  /** Sends ring frames while the socket buffers less than the bound: the exact ring bytes. */
+  /**
+   * Sends the reader's frames, the exact ring bytes, corked into one write. While the socket buffers
+   * more than the bound the reader is congested: video is skipped, audio and text go on (so a slow
+   * viewer keeps its sound and keeps up with the writer instead of being lapped); video comes back
+   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer, video flowing) joins the
+   * channel's topic and is fed by uWS from then on.
+   */
   #pump(viewer: ViewerConn): void {
-    if (viewer.detached) return;
+    if (viewer.detached || viewer.live) return;
     const ws = viewer.ws;
     const d = ws.getUserData();
     if (d.ending || d.closed) return;
     let bytes = 0;
     let dropped = false;
-    while (ws.getBufferedAmount() < VIEWER_SEND_BOUND) {
-      const frame = viewer.reader.next();
-      if (!frame) break;
-      // uWS copies the view before returning, so the ring may overwrite it afterwards.
-      const result = ws.send(frame, true);
-      bytes += frame.length;
-      if (result === 2) {
-        dropped = true;
-        break;
+    const reader = viewer.reader;
+    const bound = this.#channels.get(viewer.channelId)?.sendBound ?? VIEWER_SEND_BOUND;
+    if (viewer.mode === 'udp') bytes = this.#udp.pump(viewer);
+    else ws.cork(() => {
+      for (;;) {
+        const congested = ws.getBufferedAmount() >= bound;
+        if (congested !== reader.congested) reader.setCongested(congested);
+        const frame = reader.next();
+        if (!frame) break;
+        // uWS copies the view before returning, so the ring may overwrite it afterwards.
+        const result = ws.send(frame, true);
+        bytes += frame.length;
+        if (result === 2) {
+          dropped = true;
+          break;
+        }
       }
-    }
+    });
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
+    if (!dropped && viewer.mode === 'tcp' && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
+      this.#goLive(viewer);
+    }
     const { videoSkipped, drops } = viewer.reader;
     if (videoSkipped !== viewer.countedSkips || drops !== viewer.countedDrops) {
       const counters = this.#groups.counters(viewer.channelId);
@@ -427,12 +518,54 @@ export class MediaPlane {
     if (dropped) this.#end(ws, 'MEDIA_TOO_SLOW');
   }
 
+  #goLive(viewer: ViewerConn): void {
+    const media = this.#channels.get(viewer.channelId);
+    // Frames of an unsent batch are already in its reader's past: the topic would send them twice.
+    if (!media || viewer.live || media.unsentFrom >= 0) return;
+    viewer.ws.subscribe(frameTopic(viewer.channelId));
+    viewer.live = true;
+    media.live++;
+    media.pumped.delete(viewer);
+  }
+
+  /** Back to the ring cursor, continuing right after the last frame the topic gave it. */
+  #leaveLive(viewer: ViewerConn): void {
+    const media = this.#channels.get(viewer.channelId);
+    if (!viewer.live) return;
+    viewer.live = false;
+    if (media) {
+      media.live--;
+      if (!viewer.detached) media.pumped.add(viewer);
+    }
+    const d = viewer.ws.getUserData();
+    if (!d.closed) viewer.ws.unsubscribe(frameTopic(viewer.channelId));
+    viewer.reader.resumeAtHead();
+  }
+
+  /**
+   * Live viewers whose socket buffers more than the bound leave the topic and go back to their
+   * ring cursor, where the backlog rules (audio only, keyframe jumps) apply. Timed, not per frame, so
+   * the per-frame work stays independent of the number of viewers.
+   */
+  #sweepLive(): void {
+    for (const media of this.#channels.values()) {
+      if (media.live === 0) continue;
+      for (const viewer of media.viewers) {
+        if (viewer.live && viewer.ws.getBufferedAmount() > media.sendBound) this.#leaveLive(viewer);
+      }
+    }
+  }
+
   /** Stops feeding a viewer and forgets it; the caller decides about UnitGroups. */
   #detach(viewer: ViewerConn): void {
     if (viewer.detached) return;
+    if (viewer.live) this.#leaveLive(viewer);
     viewer.detached = true;
+    this.#udp.drop(viewer);
     viewer.reader.close();
-    this.#channels.get(viewer.channelId)?.viewers.delete(viewer);
+    const media = this.#channels.get(viewer.channelId);
+    media?.viewers.delete(viewer);
+    media?.pumped.delete(viewer);
     if (this.#viewersById.get(viewer.viewerId) === viewer) this.#viewersById.delete(viewer.viewerId);
   }
 
@@ -562,6 +695,8 @@ export class MediaPlane {
 
   #dropChannel(channelId: number): void {
     this.#relays.unlink(channelId);
+    const batch = this.#channels.get(channelId)?.batchTimer;
+    if (batch) clearTimeout(batch);
     this.#closeClients(channelId, 'MEDIA_REJOIN');
     this.#channels.get(channelId)?.ring.close();
     this.#channels.delete(channelId);
@@ -577,10 +712,16 @@ export class MediaPlane {
       const counters = this.#groups.counters(media.channelId);
       if (!counters) continue;
       counters.bitrateBps = (media.ingestBytes * 8 * 1000) / elapsedMs;
+      if (counters.bitrateBps > 0) media.sendBound = Math.min(VIEWER_SEND_BOUND, Math.max(MIN_VIEWER_SEND_BOUND, (counters.bitrateBps / 8) * CONGESTION_BUDGET_SECONDS));
       media.ingestBytes = 0;
       let backlog = 0;
-      for (const viewer of media.viewers) backlog = Math.max(backlog, viewer.reader.stats().lagFrames);
+      let relayChildren = 0;
+      for (const viewer of media.viewers) {
+        if (!viewer.live) backlog = Math.max(backlog, viewer.reader.stats().lagFrames);
+        if (viewer.kind === 'relay') relayChildren++;
+      }
       counters.backlogFrames = backlog;
+      counters.relayChildren = relayChildren;
     }
   }
 }

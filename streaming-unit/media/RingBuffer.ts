@@ -75,13 +75,21 @@ export class RingBuffer {
 
   /**
    * Copies one encoded frame into the slab, evicting the oldest frames as needed. Readers whose
-   * frames are evicted notice on their next read. Throws RingError (too large, empty, closed).
+   * frames are evicted notice on their next read. Returns the frame number (for frameView). Throws
+   * RingError (too large, empty, closed).
    */
-  write(bytes: Uint8Array, header: RingFrameHeader): void {
+  write(bytes: Uint8Array, header: RingFrameHeader): number {
     if (this.#closed) throw new RingError('RING_ERR_CLOSED');
     if (bytes.length === 0) throw new RingError('RING_ERR_EMPTY_FRAME');
     if (bytes.length > this.maxFrameBytes) throw new RingError('RING_ERR_FRAME_TOO_LARGE', `${bytes.length} > ${this.maxFrameBytes} bytes`);
     this.#slab.write(bytes, header);
+    return this.#slab.head - 1;
+  }
+
+  /** The stored bytes of frame number `n` (what `write` returned), or null once it was overwritten. */
+  frameView(n: number): Buffer | null {
+    const slab = this.#slab;
+    return n >= slab.tail && n < slab.head ? slab.view(slab.slot(n)) : null;
   }
 
   /**

@@ -62,6 +62,9 @@ export class RingReader {
   #bytePos = 0;
   #audioOnly = false;
   #waitKeyframe = true;
+  /** the consumer cannot take more now (its socket or data channel is backed up) */
+  #congested = false;
+  #skippedWhileCongested = false;
   /** the backlog rule applies to frames from this number on (rule 3) */
   #graceUntil = 0;
   #framesSent = 0;
@@ -98,6 +101,14 @@ export class RingReader {
 
   get closed(): boolean {
     return this.#closed;
+  }
+  /** nothing left to read: the cursor is at the writer */
+  get caughtUp(): boolean {
+    return this.#cursor >= this.#slab.head;
+  }
+  /** video frames are being skipped until the next keyframe */
+  get waitingForKeyframe(): boolean {
+    return this.#waitKeyframe;
   }
   get mode(): ReaderMode {
     return this.#audioOnly ? 'audio-only' : 'full';
@@ -145,8 +156,9 @@ export class RingReader {
       this.#bytePos += size;
       const kind = slab.kind[s]!;
       if (kind === FrameKind.VIDEO) {
-        if (this.#audioOnly || (this.#waitKeyframe && slab.keyframe[s] === 0)) {
+        if (this.#audioOnly || this.#congested || (this.#waitKeyframe && slab.keyframe[s] === 0)) {
           this.#videoSkipped++;
+          if (this.#congested) this.#skippedWhileCongested = true;
           continue;
         }
         this.#waitKeyframe = false;
@@ -177,6 +189,35 @@ export class RingReader {
       framesDropped: this.#framesDropped,
       degradations: this.#degradations,
     };
+  }
+
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  /**
+   * The consumer's own queue (socket buffer, data channel) is over its bound: skip video, keep audio
+   * and text flowing, so the queue drains while the reader keeps up with the writer. When it clears,
+   * video resumes at the next keyframe (if any video was skipped meanwhile).
+   */
+  setCongested(congested: boolean): void {
+    if (congested === this.#congested) return;
+    this.#congested = congested;
+    if (!congested && this.#skippedWhileCongested) this.#waitKeyframe = true;
+    this.#skippedWhileCongested = false;
+  }
+
+  /**
+   * Continues from the writer's position, in full mode, as if this reader had read every frame so
+   * far: for a reader whose frames were delivered another way meanwhile (the unit's topic fan-out).
+   */
+  resumeAtHead(): void {
+    const slab = this.#slab;
+    this.#cursor = slab.head;
+    this.#bytePos = slab.bytesWritten;
+    this.#audioOnly = false;
+    this.#waitKeyframe = false;
+    this.#graceUntil = slab.head;
   }
 
   /** Stops reading and leaves the ring. Safe to call twice. */

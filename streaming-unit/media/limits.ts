@@ -8,10 +8,20 @@ export const NO_COMPRESSION = 0;
 export const INGEST_MAX_PAYLOAD = MAX_FRAME_BYTES + 1024;
 /** viewers send only text messages (chat, signalling, reports); relay children the same */
 export const WATCH_MAX_PAYLOAD = MAX_TEXT_MESSAGE_BYTES;
-/** a viewer is fed while its socket buffers less than this; the ring buffers the rest, bounded */
-export const VIEWER_SEND_BOUND = 512 * 1024;
-/** hard cap above the bound (one frame may cross it); a send beyond it means the viewer is stuck */
-export const VIEWER_MAX_BACKPRESSURE = 16 * 1024 * 1024;
+/**
+ * A viewer whose socket buffers more than about this much of the stream is congested (audio and
+ * text only): a quarter second of the channel's bitrate, between the two bounds (the upper one until
+ * the bitrate is known). Kept small because a slow viewer's audio arrives as late as its queue is long.
+ */
+export const CONGESTION_BUDGET_SECONDS = 0.25;
+export const MIN_VIEWER_SEND_BOUND = 32 * 1024;
+export const VIEWER_SEND_BOUND = 256 * 1024;
+/** a caught-up viewer joins the channel's topic only while its socket buffers less than this */
+export const LIVE_ENTER_BOUND = 64 * 1024;
+/** how often live viewers are checked against VIEWER_SEND_BOUND (at 2 Mbit/s: ~12 KiB of stream) */
+export const LIVE_SWEEP_INTERVAL_MS = 50;
+/** hard cap above the bound (frames may cross it); a viewer that cannot take even the audio reaches it and is closed */
+export const VIEWER_MAX_BACKPRESSURE = 4 * 1024 * 1024;
 export const IDLE_TIMEOUT_SECONDS = 60;
 /** what a client may send before its ticket is verified (well under a millisecond, normally): two largest frames */
 export const PENDING_BEFORE_ADMISSION_BYTES = 2 * INGEST_MAX_PAYLOAD;

@@ -12,11 +12,11 @@ import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
 import { TcpViewer } from '../../web/client/TcpViewer.js';
 import { waitFor } from '../support/processes.js';
-import { startClientCluster, type ClientCluster } from './client-cluster.js';
+import { startProcessCluster, type ProcessCluster } from '../support/cluster-fixture.js';
 import { assertInOrderAndIdentical, SyntheticSource, videoCount, watch, type Received } from './stream-fixture.js';
 
 describe('web client against a real CSM and two units', () => {
-  let cluster: ClientCluster;
+  let cluster: ProcessCluster;
   let api: CsmApi;
   let publisher: Publisher | undefined;
   let source: SyntheticSource | undefined;
@@ -24,12 +24,8 @@ describe('web client against a real CSM and two units', () => {
   const clientOptions = { WebSocket, maxAttempts: 30, reconnectMinMs: 100, reconnectMaxMs: 800, rejoinMinMs: 100, rejoinMaxMs: 800 };
 
   before(async () => {
-    cluster = await startClientCluster(['cu-1', 'cu-2']);
+    cluster = await startProcessCluster(['cu-1', 'cu-2'], { media: true });
     api = new CsmApi({ baseUrl: cluster.api });
-    await waitFor('both units up', async () => {
-      const { body } = await cluster.admin<{ units: { up: number } }>('GET', '/admin/v1/cluster');
-      return body.units.up === 2;
-    });
   });
 
   after(async () => {

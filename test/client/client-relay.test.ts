@@ -12,13 +12,13 @@ import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
 import { TcpViewer } from '../../web/client/TcpViewer.js';
 import { waitFor } from '../support/processes.js';
-import { startClientCluster, type ClientCluster } from './client-cluster.js';
+import { startProcessCluster, type ProcessCluster } from '../support/cluster-fixture.js';
 import { assertInOrderAndIdentical, SyntheticSource, videoCount, watch } from './stream-fixture.js';
 
 type ChatLine = UnitMessage & { t: 'chat' };
 
 describe('relay links between units, and chat across them', () => {
-  let cluster: ClientCluster;
+  let cluster: ProcessCluster;
   let api: CsmApi;
   let publisher: Publisher | undefined;
   let source: SyntheticSource | undefined;
@@ -26,12 +26,8 @@ describe('relay links between units, and chat across them', () => {
   const clientOptions = { WebSocket, maxAttempts: 10, reconnectMinMs: 100, reconnectMaxMs: 800, rejoinMinMs: 100, rejoinMaxMs: 800 };
 
   before(async () => {
-    cluster = await startClientCluster(['ru-1', 'ru-2'], { ONAIR_UNIT_GROUPS_PER_UNIT: '1', ONAIR_UNIT_GROUP_SIZE: '2' });
+    cluster = await startProcessCluster(['ru-1', 'ru-2'], { media: true, unitEnv: { ONAIR_UNIT_GROUPS_PER_UNIT: '1', ONAIR_UNIT_GROUP_SIZE: '2' } });
     api = new CsmApi({ baseUrl: cluster.api });
-    await waitFor('both units up', async () => {
-      const { body } = await cluster.admin<{ units: { up: number } }>('GET', '/admin/v1/cluster');
-      return body.units.up === 2;
-    });
   });
 
   after(async () => {
@@ -61,6 +57,22 @@ describe('relay links between units, and chat across them', () => {
 
     const { body } = await cluster.admin('GET', `/admin/v1/channels/${publisher.channelId}/tree`);
     assert.match(JSON.stringify(body), new RegExp(c.join!.unitId), "the CSM's tree holds the chained unit");
+
+    // The units' reports reach the CSM: the root serves one relay child; both see the stream's bitrate.
+    type Media = { unitId: string; bitrateBps: number; relayChildren: number; tcpViewers: number; udpViewers: number };
+    let media: Media[] = [];
+    await waitFor('media reports from both units', async () => {
+      media = (await cluster.admin<{ media: Media[] }>('GET', `/admin/v1/channels/${publisher!.channelId}`)).body.media;
+      return media.length === 2 && media.every((m) => m.bitrateBps > 0);
+    });
+    const rootMedia = media.find((m) => m.unitId === rootUnit)!;
+    const childMedia = media.find((m) => m.unitId === c.join!.unitId)!;
+    assert.equal(rootMedia.relayChildren, 1, 'one relay link per channel per unit pair');
+    assert.equal(childMedia.relayChildren, 0);
+    assert.deepEqual([rootMedia.tcpViewers, childMedia.tcpViewers], [2, 1]);
+    const metrics = await (await fetch(`${cluster.units.get(rootUnit)!.address.replace(/^ws/, 'http')}/metrics`)).text();
+    assert.match(metrics, new RegExp(`onair_unit_channel_relay_children\\{[^}]*channel="${publisher.channelId}"[^}]*\\} 1`));
+    assert.match(metrics, new RegExp(`onair_unit_channel_viewers\\{[^}]*channel="${publisher.channelId}"[^}]*mode="tcp"[^}]*\\} 2`));
   });
 
   it('carries chat lines from every side to every viewer and the broadcaster, across the relay', async () => {

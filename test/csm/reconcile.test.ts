@@ -4,7 +4,7 @@ import type { ChannelReport, GroupReport } from '../../protocol/control-messages
 import { checkInvariants } from '../../csm/cluster/invariants.js';
 import { simCluster } from '../support/sim-cluster.js';
 
-const channelReport = (channelId: number, relayParent: string | null): ChannelReport => ({ channelId, relayParent, publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0 });
+const channelReport = (channelId: number, relayParent: string | null): ChannelReport => ({ channelId, relayParent, publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, udpViewerIds: [], relayChildren: 0 });
 
 describe('reconciling a unit with its report', () => {
   it('sends nothing when the unit holds what the CSM gave it', () => {

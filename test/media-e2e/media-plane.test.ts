@@ -14,6 +14,7 @@ import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
 import { generateTicketKeys, TicketSigner, type Grant, type TicketKeyPair } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
 import { relayQuery } from '../../streaming-unit/media/relay-auth.js';
+import type { RingOptionsInput } from '../../streaming-unit/media/RingBuffer.js';
 import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
 import { until } from '../unit/helpers/wait.js';
 import { TestWs } from './ws-client.js';
@@ -33,7 +34,7 @@ const sockets: TestWs[] = [];
 let noCsm: Server;
 const secret = randomBytes(12).toString('base64url');
 
-async function startUnit(overrides: Partial<UnitConfig> = {}): Promise<StreamingUnit> {
+async function startUnit(overrides: Partial<UnitConfig> = {}, ring?: RingOptionsInput): Promise<StreamingUnit> {
   const config = loadUnitConfig({
     overrides: {
       unitId: UNIT_ID,
@@ -47,7 +48,7 @@ async function startUnit(overrides: Partial<UnitConfig> = {}): Promise<Streaming
       ...overrides,
     },
   });
-  const unit = await StreamingUnit.start(config, silent);
+  const unit = await StreamingUnit.start(config, silent, ring ? { ring } : {});
   units.push(unit);
   return unit;
 }
@@ -299,6 +300,48 @@ describe('media plane: chat, keyframe requests, relay admission', () => {
     const again = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 33)}`);
     await expectClose(child, MEDIA_CLOSE.MEDIA_REPLACED.closeCode);
     again.close();
+  });
+});
+
+describe('media plane: a slow viewer among fast ones', () => {
+  it('gives the slow viewer audio only while it is behind, and the fast viewer every frame in order', async () => {
+    // A 2 MiB ring: the slow reader goes audio-only 1 MiB behind; the stream is 21 MB of video.
+    const unit = await startUnit({}, { capacityBytes: 2 * 1024 * 1024, capacityFrames: 8192 });
+    unit.groups.createGroup(40, 0, 'root');
+    const publisher = await connect(unit, await publishPath(40));
+    const fast = await connect(unit, await watchPath(40, 0, 'fast'));
+    const slow = await connect(unit, await watchPath(40, 0, 'slow'));
+    await until(() => unit.groups.publisherConnected(40) && unit.groups.viewerCount === 2, 'connected');
+    slow.throttle(400_000);
+    // About 8 MB/s for 2.5 s (video 30 kB, audio between): the slow viewer reads a twentieth of it.
+    const sent: Buffer[] = [];
+    for (let seq = 0; seq < 1400; seq++) {
+      const frame = seq % 2 === 0 ? video(40, seq, seq % 100 === 0, 30_000) : audio(40, seq);
+      sent.push(frame);
+      publisher.sendBinary(frame);
+      if (seq % 20 === 19) {
+        await fast.waitForMessages(seq + 1, 20_000);
+        await new Promise((resolve) => setTimeout(resolve, 35));
+      }
+    }
+    const got = await fast.waitForMessages(sent.length, 20_000);
+    for (let i = 0; i < sent.length; i++) assert.ok(got[i]!.equals(sent[i]!), `fast viewer frame ${i}`);
+
+    slow.resume();
+    const last = sent.length - 1;
+    await until(() => slow.messages.length > 0 && peekFrameHeader(slow.messages.at(-1)!).seq === last, 'the slow viewer reaches the last frame', 20_000);
+    const headers = slow.messages.map((m) => peekFrameHeader(m));
+    const seqs = headers.map((h) => h.seq);
+    for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, 'in order, never repeated');
+    const audioSeqs = new Set(headers.filter((h) => h.kind === FrameKind.AUDIO).map((h) => h.seq));
+    const videoSeqs = new Set(headers.filter((h) => h.kind === FrameKind.VIDEO).map((h) => h.seq));
+    const missingVideo = sent.map((_, seq) => seq).filter((seq) => seq % 2 === 0 && seq > seqs[0]! && !videoSeqs.has(seq));
+    assert.ok(missingVideo.length > 0, 'the slow viewer skipped video');
+    // Audio went on while video was skipped: some skipped video frame lies between two audio frames it got.
+    assert.ok(missingVideo.some((seq) => audioSeqs.has(seq - 1) && audioSeqs.has(seq + 1)), 'audio continued across the skipped video');
+    const counters = unit.groups.counters(40)!;
+    assert.ok(counters.videoSkips > 0, 'the skips are counted for the reports');
+    assert.equal(counters.drops, 0, 'audio-only kept the slow reader ahead of the writer: never lapped');
   });
 });
 

@@ -23,6 +23,7 @@ export class TestWs {
   #buffer: Buffer = Buffer.alloc(0);
   #resolveClosed!: (info: CloseInfo) => void;
   #waiters: (() => void)[] = [];
+  #throttle: { perWindow: number; windowStart: number; used: number } | null = null;
 
   private constructor(socket: Socket, head: Buffer) {
     this.#socket = socket;
@@ -70,6 +71,40 @@ export class TestWs {
 
   destroy(): void {
     this.#socket.destroy();
+  }
+
+  /** Stops reading: the kernel's buffers fill, then the unit's socket buffers (a slow viewer). */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#throttle = null;
+    this.#socket.resume();
+  }
+
+  /** Reads at most about `bytesPerSecond` (paused between 50 ms windows once over budget). */
+  throttle(bytesPerSecond: number): void {
+    this.#throttle = { perWindow: bytesPerSecond / 20, windowStart: performance.now(), used: 0 };
+  }
+
+  #throttleChunk(length: number): void {
+    const t = this.#throttle;
+    if (!t) return;
+    const now = performance.now();
+    if (now - t.windowStart >= 50) {
+      t.windowStart = now;
+      t.used = 0;
+    }
+    t.used += length;
+    if (t.used < t.perWindow) return;
+    this.#socket.pause();
+    setTimeout(() => {
+      if (this.#throttle !== t) return;
+      t.windowStart = performance.now();
+      t.used = 0;
+      this.#socket.resume();
+    }, 50 - (now - t.windowStart));
   }
 
   /** Resolves when at least `n` binary messages have arrived; rejects on timeout or close. */
@@ -123,6 +158,7 @@ export class TestWs {
   }
 
   #onData(chunk: Buffer): void {
+    this.#throttleChunk(chunk.length);
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     for (;;) {
       const b = this.#buffer;

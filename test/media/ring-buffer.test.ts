@@ -231,3 +231,42 @@ describe('RingReader rules', () => {
     assert.equal(ring.stats().readers, 0);
   });
 });
+
+describe('a congested consumer', () => {
+  it('gets audio and text only while congested, then video from the next keyframe', () => {
+    const ring = new RingBuffer({ capacityBytes: 64 * 1024, capacityFrames: 256 });
+    const reader = ring.createReader();
+    let seq = writeStream(ring, 'Kva');
+    assert.deepEqual(drain(reader), [0, 1, 2]);
+    reader.setCongested(true);
+    seq = writeStream(ring, 'vatvK', seq);
+    assert.deepEqual(drain(reader), [4, 5], 'video skipped, audio and text kept');
+    reader.setCongested(false);
+    seq = writeStream(ring, 'vaKv', seq);
+    assert.deepEqual(drain(reader), [9, 10, 11], 'video again only from the keyframe');
+    assert.equal(reader.stats().videoSkipped, 4);
+  });
+
+  it('keeps video flowing when the congestion cleared before any video was skipped', () => {
+    const ring = new RingBuffer({ capacityBytes: 64 * 1024, capacityFrames: 256 });
+    const reader = ring.createReader();
+    let seq = writeStream(ring, 'Kv');
+    drain(reader);
+    reader.setCongested(true);
+    seq = writeStream(ring, 'a', seq);
+    assert.deepEqual(drain(reader), [2]);
+    reader.setCongested(false);
+    writeStream(ring, 'v', seq);
+    assert.deepEqual(drain(reader), [3]);
+  });
+
+  it('resumeAtHead continues after the last written frame, video flowing', () => {
+    const ring = new RingBuffer({ capacityBytes: 64 * 1024, capacityFrames: 256 });
+    const reader = ring.createReader();
+    const seq = writeStream(ring, 'Kvav');
+    reader.resumeAtHead();
+    assert.equal(reader.caughtUp, true);
+    writeStream(ring, 'va', seq);
+    assert.deepEqual(drain(reader), [4, 5]);
+  });
+});

@@ -1,7 +1,13 @@
-/** A real CSM process and real unit processes on loopback, with helpers to call the CSM's APIs. */
+/**
+ * A real CSM process and real unit processes on loopback, with helpers to call the CSM's APIs, fast
+ * failure detection (200 ms heartbeats, failed after 1.2 s of silence), and returned once every
+ * unit has registered. With `media`, a ticket key pair is made for the run: the private JWK goes to
+ * the CSM and the public one to every unit, so publishers and viewers can connect.
+ */
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../../csm/http/operator-auth.js';
-import { CSM_READY, UNIT_READY, startOnair, type OnairProcess } from './processes.js';
+import { generateTicketKeys } from '../../protocol/tickets.js';
+import { CSM_READY, UNIT_READY, startOnair, waitFor, type OnairProcess } from './processes.js';
 
 export interface ProcessCluster {
   csm: OnairProcess;
@@ -15,9 +21,19 @@ export interface ProcessCluster {
   stop(): Promise<void>;
 }
 
-export async function startProcessCluster(unitIds: string[], csmEnv: Record<string, string> = {}): Promise<ProcessCluster> {
+export interface ProcessClusterOptions {
+  csmEnv?: Record<string, string>;
+  /** extra environment for every unit, e.g. a small ONAIR_UNIT_GROUPS_PER_UNIT to force relays */
+  unitEnv?: Record<string, string>;
+  /** tickets signed and verified: the media routes open */
+  media?: boolean;
+}
+
+export async function startProcessCluster(unitIds: string[], options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
   const secret = randomBytes(12).toString('hex');
   const password = 'test-operator-password';
+  const keys = options.media ? await generateTicketKeys() : null;
+  const unitEnv = { ONAIR_UNIT_CLUSTER_SECRET: secret, ONAIR_UNIT_LOG_LEVEL: 'warn', ...(keys ? { ONAIR_UNIT_TICKET_PUBLIC_JWK: JSON.stringify(keys.publicJwk) } : {}), ...options.unitEnv };
   const csm = await startOnair(
     ['csm', '--http-port', '0', '--control-port', '0'],
     {
@@ -26,7 +42,8 @@ export async function startProcessCluster(unitIds: string[], csmEnv: Record<stri
       ONAIR_CSM_HEARTBEAT_INTERVAL_MS: '200',
       ONAIR_CSM_UNIT_FAIL_AFTER_MS: '1200',
       ONAIR_CSM_LOG_LEVEL: 'warn',
-      ...csmEnv,
+      ...(keys ? { ONAIR_CSM_TICKET_PRIVATE_JWK: JSON.stringify(keys.privateJwk) } : {}),
+      ...options.csmEnv,
     },
     CSM_READY,
   );
@@ -51,7 +68,7 @@ export async function startProcessCluster(unitIds: string[], csmEnv: Record<stri
     secret,
     units,
     startUnit: async (id) => {
-      const process = await startOnair(['unit', '--id', id, '--port', '0', '--csm', `127.0.0.1:${controlPort}`], { ONAIR_UNIT_CLUSTER_SECRET: secret, ONAIR_UNIT_LOG_LEVEL: 'warn' }, UNIT_READY);
+      const process = await startOnair(['unit', '--id', id, '--port', '0', '--csm', `127.0.0.1:${controlPort}`], unitEnv, UNIT_READY);
       const address = process.ready[2]!;
       units.set(id, { process, address, http: address.replace(/^ws/, 'http') });
     },
@@ -64,6 +81,7 @@ export async function startProcessCluster(unitIds: string[], csmEnv: Record<stri
   };
   try {
     for (const id of unitIds) await cluster.startUnit(id);
+    await waitFor('every unit registered', async () => (await cluster.admin<{ units: { up: number } }>('GET', '/admin/v1/cluster')).body.units.up === unitIds.length);
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -82,7 +82,7 @@ describe('CsmLink', () => {
       secret: 'test-secret',
       epochSeen: 0,
       groups: [{ index: 0, channelId: 7, role: 'root', viewerIds: ['v1'] }],
-      channels: [{ channelId: 7, relayParent: null, publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0 }],
+      channels: [{ channelId: 7, relayParent: null, publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, udpViewerIds: [], relayChildren: 0 }],
     });
     assert.equal(load.viewers, 1);
     assert.ok(load.rssBytes > 0);

@@ -31,6 +31,8 @@ describe('unit config', () => {
       ticketPublicJwk: '',
       allowedOrigins: '',
       maxConnectionsPerIp: 64,
+      udpMaxSessions: 1000,
+      fanoutBatchMs: 0,
       logLevel: 'info',
     });
     assert.ok(Object.isFrozen(config));

@@ -76,7 +76,7 @@ describe('UnitGroups', () => {
     // Back with a fresh group: the old relay and counters do not come back.
     groups.createGroup(7, 2, 'member');
     assert.equal(groups.relayParent(7), null);
-    assert.deepEqual(groups.counters(7), { bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0 });
+    assert.deepEqual(groups.counters(7), { bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, relayChildren: 0 });
   });
 
   it('links and unlinks a relay; an unknown channel is refused', () => {
@@ -211,7 +211,11 @@ describe('UnitGroups', () => {
     groups.addViewer(7, 3, 'v2');
     groups.linkRelay(9, { unitId: 'u-parent', address: 'ws://10.0.0.2:7101' });
     groups.setPublisherConnected(7, true);
-    Object.assign(groups.counters(7)!, { bitrateBps: 2_500_000, backlogFrames: 3, videoSkips: 1, drops: 2 });
+    Object.assign(groups.counters(7)!, { bitrateBps: 2_500_000, backlogFrames: 3, videoSkips: 1, drops: 2, relayChildren: 1 });
+    groups.setViewerMode('v1', 'udp');
+    groups.setViewerMode('v2', 'udp');
+    groups.setViewerMode('v2', 'tcp');
+    groups.setViewerMode('nobody', 'udp');
     const report = groups.report();
     const load = { viewers: groups.viewerCount, egressBps: 0, cpu: 0, rssBytes: 1 };
     assert.equal(describeInvalid(NotificationSchemas[Notification.UNIT_REPORT], { ...report, load }), null);
@@ -223,10 +227,24 @@ describe('UnitGroups', () => {
     assert.deepEqual(
       [...report.channels].sort((a, b) => a.channelId - b.channelId),
       [
-        { channelId: 7, relayParent: null, publisherConnected: true, bitrateBps: 2_500_000, backlogFrames: 3, videoSkips: 1, drops: 2 },
-        { channelId: 9, relayParent: 'u-parent', publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0 },
+        { channelId: 7, relayParent: null, publisherConnected: true, bitrateBps: 2_500_000, backlogFrames: 3, videoSkips: 1, drops: 2, udpViewerIds: ['v1'], relayChildren: 1 },
+        { channelId: 9, relayParent: 'u-parent', publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, udpViewerIds: [], relayChildren: 0 },
       ],
     );
+  });
+
+  it('forgets a UDP viewer that left or went with its group', () => {
+    const groups = new UnitGroups(4, 2);
+    groups.createGroup(7, 0, 'root');
+    groups.createGroup(7, 1, 'member');
+    groups.addViewer(7, 0, 'a');
+    groups.addViewer(7, 1, 'b');
+    groups.setViewerMode('a', 'udp');
+    groups.setViewerMode('b', 'udp');
+    assert.equal(groups.udpViewerCount(7), 2);
+    groups.removeViewer('a');
+    groups.releaseGroup(7, 1);
+    assert.deepEqual(groups.report().channels[0]!.udpViewerIds, []);
   });
 
   it('a throwing listener does not break the operation', () => {

@@ -8,40 +8,12 @@
  * retried here a bounded number of times, with backoff that honours `Retry-After`. A network failure
  * is not retried here (the call may have taken effect): it is thrown as WEB_ERR_CLIENT_NETWORK,
  * retryable, and the Publisher's and TcpViewer's own loops retry it.
- *
- * The result shapes mirror csm/CsmService.ts (web/ may not import csm/; only protocol/ is shared).
  */
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
+import type { IngestGrant, JoinResult, OpenChannelResult } from '../../protocol/service-api.js';
 import { CsmApiError } from './errors.js';
 
-/** Where and with what the broadcaster publishes (`POST /channels/:id/publish`). */
-export interface IngestGrant {
-  channelId: number;
-  unitId: string;
-  /** the unit's base URL (ws://host:port) */
-  url: string;
-  group: string;
-  ticket: string;
-  expiresAt: number;
-}
-
-/** `POST /channels`: the grant plus the secret that resumes and ends the channel (shown once). */
-export interface OpenChannelResult extends IngestGrant {
-  publisherKey: string;
-}
-
-/** `POST /channels/:id/join` */
-export interface JoinResult {
-  channelId: number;
-  viewerId: string;
-  unitId: string;
-  url: string;
-  group: string;
-  groupIndex: number;
-  ticket: string;
-  expiresAt: number;
-  transports: ('udp' | 'tcp')[];
-}
+export type { IngestGrant, JoinResult, OpenChannelResult };
 
 /** `GET /channels/:id` (the fields the client uses; the CSM sends more). */
 export interface ChannelInfo {

@@ -13,6 +13,10 @@
  * Stats: frames by kind, bytes, the time from `start()` to the first frame, sequence gaps (a
  * discontinuity between two consecutive frames, also across a rejoin: the new unit starts at its
  * newest keyframe), missing frames those gaps skip, the last seq, rejoins, undecodable messages.
+ *
+ * UDP mode: with `udp` options (an RTCPeerConnection constructor) each socket still starts on TCP,
+ * then moves its frames to a data channel and back by ViewerTransport's rules (`mode` event,
+ * `forceTcp()`, `tryUdp()`, `stats.udp`); frames stay in seq order, without duplicates, across it.
  */
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
@@ -21,9 +25,12 @@ import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
 import { closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import type { FramePath } from './FrameSequencer.js';
+import { ViewerTransport, type UdpStats, type UdpViewerOptions, type ViewerMode } from './ViewerTransport.js';
 
 export interface TcpViewerOptions {
-  api: CsmApi;
+  /** where to join (the CsmApi, or anything that hands out join results the same way) */
+  api: Pick<CsmApi, 'join'>;
   WebSocket: WebSocketConstructor;
   channelId: number;
   /** failed (re)join attempts in a row before giving up (default 10) */
@@ -33,17 +40,26 @@ export interface TcpViewerOptions {
   rejoinMaxMs?: number;
   /** clock for stats (default Date.now; performance.now works too) */
   now?: () => number;
+  /** UDP mode (data channels); without it the viewer stays on TCP */
+  udp?: UdpViewerOptions;
+  /** how often a `report` goes to the unit (default 2000 ms; 0: never) */
+  reportIntervalMs?: number;
+  /** the viewer's latency estimate for a frame it just got (publisher send → play), for reports */
+  latencyMs?: (frame: Frame) => number | null;
 }
 
 export type TcpViewerEvents = {
   joined: [JoinResult];
   rejoined: [JoinResult];
-  frame: [Frame];
+  /** a frame, in seq order, and the path it came over */
+  frame: [Frame, FramePath];
   /** a chat line of the channel (from any unit, stamped by the root) */
   chat: [UnitMessage & { t: 'chat' }];
   disconnected: [number, string];
   closed: [number, string];
   error: [Error];
+  /** frames now come over this path (the unit switched), and why */
+  mode: [ViewerMode, string];
 };
 
 export interface TcpViewerStats {
@@ -56,6 +72,8 @@ export interface TcpViewerStats {
   lastSeq: number | null;
   rejoins: number;
   badMessages: number;
+  /** the UDP side: mode, attempts, fallbacks, chunks, loss */
+  udp: UdpStats;
 }
 
 export type TcpViewerState = 'idle' | 'joining' | 'open' | 'rejoining' | 'closed';
@@ -73,7 +91,7 @@ export class TcpViewer {
   #failures = 0;
   #framesThisSocket = 0;
   #startedAt = 0;
-  readonly #stats: TcpViewerStats = {
+  readonly #stats: Omit<TcpViewerStats, 'udp'> = {
     frames: { video: 0, audio: 0, text: 0 },
     bytes: 0,
     firstFrameMs: null,
@@ -84,11 +102,12 @@ export class TcpViewer {
     badMessages: 0,
   };
   readonly #delay = new Delay();
-  readonly #api: CsmApi;
+  readonly #api: Pick<CsmApi, 'join'>;
   readonly #WebSocket: WebSocketConstructor;
   readonly #maxAttempts: number;
   readonly #backoff: { minMs: number; maxMs: number };
   readonly #now: () => number;
+  readonly #transport: ViewerTransport;
 
   constructor(options: TcpViewerOptions) {
     this.events = new TypedEmitter<TcpViewerEvents>((error, event) => {
@@ -100,6 +119,12 @@ export class TcpViewer {
     this.#maxAttempts = options.maxAttempts ?? 10;
     this.#backoff = { minMs: options.rejoinMinMs ?? 200, maxMs: options.rejoinMaxMs ?? 3000 };
     this.#now = options.now ?? Date.now;
+    const transportOptions = { udp: options.udp ?? null, now: this.#now, reportIntervalMs: options.reportIntervalMs, latencyMs: options.latencyMs };
+    this.#transport = new ViewerTransport(transportOptions, {
+      deliver: (frame, bytes, path) => this.#deliver(frame, bytes, path),
+      modeChanged: (mode, why) => this.events.safeEmit('mode', mode, why),
+      error: (error) => this.events.safeEmit('error', error),
+    });
   }
 
   get state(): TcpViewerState {
@@ -111,7 +136,22 @@ export class TcpViewer {
   }
   /** a snapshot */
   get stats(): TcpViewerStats {
-    return { ...this.#stats, frames: { ...this.#stats.frames } };
+    return { ...this.#stats, frames: { ...this.#stats.frames }, udp: this.#transport.stats };
+  }
+
+  /** where frames come from now: the WebSocket (tcp) or the data channel (udp) */
+  get mode(): ViewerMode {
+    return this.#transport.mode;
+  }
+
+  /** Back to TCP now, and no UDP until tryUdp(). */
+  forceTcp(): void {
+    this.#transport.forceTcp();
+  }
+
+  /** Try UDP now (and on later sockets); needs the `udp` option. */
+  tryUdp(): void {
+    this.#transport.tryUdp();
   }
 
   /**
@@ -192,6 +232,7 @@ export class TcpViewer {
         this.#everOpen = true;
         this.events.safeEmit('joined', join);
       }
+      this.#transport.socketOpened((message) => ws.send(encodeMessage(message)), join.transports?.includes('udp') ?? true);
     };
     ws.onmessage = (event: { data?: unknown }) => {
       if (ws !== this.#ws || this.#isClosed()) return;
@@ -218,6 +259,7 @@ export class TcpViewer {
       const message = parseUnitMessage(data);
       if (message?.t === 'chat') this.events.safeEmit('chat', message);
       else if (!message) this.#stats.badMessages++;
+      else this.#transport.unitMessage(message);
       return;
     }
     const bytes = messageBytes(data);
@@ -234,9 +276,14 @@ export class TcpViewer {
       return;
     }
     if (this.#framesThisSocket++ === 0) this.#failures = 0; // the unit serves: this attempt worked
+    this.#transport.tcpFrame(frame, bytes.byteLength);
+  }
+
+  /** A frame in seq order, from either path. */
+  #deliver(frame: Frame, bytes: number, path: FramePath): void {
     const s = this.#stats;
     s.frames[KIND_NAME[frame.kind]]++;
-    s.bytes += bytes.byteLength;
+    s.bytes += bytes;
     if (s.firstFrameMs === null) s.firstFrameMs = this.#now() - this.#startedAt;
     if (s.lastSeq !== null && frame.seq !== ((s.lastSeq + 1) >>> 0)) {
       s.seqGaps++;
@@ -244,11 +291,12 @@ export class TcpViewer {
       if (skipped < 2 ** 31) s.missingFrames += skipped;
     }
     s.lastSeq = frame.seq;
-    this.events.safeEmit('frame', frame);
+    this.events.safeEmit('frame', frame, path);
   }
 
   #lost(code: number, reason: string): void {
     if (this.#isClosed()) return;
+    this.#transport.socketClosed();
     if (closeVerdict(code) === 'final') {
       this.events.safeEmit('error', new MediaClientError('WEB_ERR_CLIENT_REFUSED', `watch closed with ${code} ${reason}`, code));
       this.#finish(code, reason);
@@ -263,6 +311,7 @@ export class TcpViewer {
     if (this.#isClosed()) return;
     this.#state = 'closed';
     this.#delay.cancel();
+    this.#transport.close();
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {

@@ -1,0 +1,203 @@
+/**
+ * UDP signalling that goes wrong, and the unit's bounds. A bad udp-* message closes that viewer with
+ * MEDIA_BAD_MESSAGE (the UDP_ERR_* code as the reason) and nothing else: a UDP viewer of the same
+ * channel keeps its data channel and its frames throughout. Over `udpMaxSessions` a viewer stays on
+ * TCP; a viewer that leaves, and a unit that closes, close their peer connections.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import WebSocket from 'ws';
+import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import type { RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../web/client/rtc.js';
+import { until } from './checks.js';
+import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
+
+/** A viewer socket driven by hand: sends what the test says, keeps what the unit says. */
+class RawViewer {
+  readonly messages: UnitMessage[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const message = parseUnitMessage(String(data));
+      if (message) this.messages.push(message);
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  static async open(h: Harness, channelId: number, groupIndex: number, viewerId: string): Promise<RawViewer> {
+    const ws = new WebSocket(`ws://127.0.0.1:${h.unit.port}/watch/${channelId}?t=${encodeURIComponent(await h.viewTicket(channelId, groupIndex, viewerId))}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawViewer(ws);
+  }
+
+  send(message: ClientMessage | { t: string; [key: string]: unknown }): void {
+    this.ws.send(typeof message === 'object' ? JSON.stringify(message) : message);
+  }
+
+  async next<T extends UnitMessage['t']>(t: T): Promise<Extract<UnitMessage, { t: T }>> {
+    await until(() => this.messages.some((m) => m.t === t), `a ${t} message`);
+    return this.messages.find((m) => m.t === t) as Extract<UnitMessage, { t: T }>;
+  }
+
+  async expectRefused(code: string): Promise<void> {
+    const info = await Promise.race([this.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not closed, expected ${code}`)), 5000))]);
+    assert.equal(info.code, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode, `closed with ${info.code} "${info.reason}"`);
+    assert.ok(info.reason.startsWith(code), `reason "${info.reason}" should start with ${code}`);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** A real answer to the unit's offer, from node-datachannel's browser-style peer connection. */
+async function realAnswer(offer: string): Promise<{ sdp: string; pc: RtcPeerConnectionLike }> {
+  const PeerConnection: RtcPeerConnectionConstructor = RTCPeerConnection;
+  const pc = new PeerConnection({ iceServers: [], bindAddress: '127.0.0.1' });
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  return { sdp: answer.sdp!, pc };
+}
+
+describe('UDP signalling: bad input closes only that viewer', () => {
+  let h: Harness;
+  const raws: RawViewer[] = [];
+  const pcs: { close(): void }[] = [];
+  const raw = async (id: string): Promise<RawViewer> => {
+    const r = await RawViewer.open(h, 51, 0, id);
+    raws.push(r);
+    return r;
+  };
+
+  before(async () => {
+    h = await startHarness();
+    h.unit.groups.createGroup(51, 0, 'root');
+    await h.publisher(51, 10);
+  });
+  after(async () => {
+    for (const r of raws) r.close();
+    for (const pc of pcs) pc.close();
+    await h?.shutdown();
+  });
+
+  it('refuses bad udp-* messages with MEDIA_BAD_MESSAGE while a UDP viewer keeps streaming', { timeout: 20_000 }, async () => {
+    const good = h.viewer(51, 0, 'good');
+    const frames = record(good);
+    const drops: string[] = [];
+    good.events.on('disconnected', (code, reason) => drops.push(`${code} ${reason}`));
+    await good.start();
+    await nextMode(good, 'udp');
+    const framesBefore = frames.length;
+
+    // An answer, or a candidate, from a viewer that never asked for UDP.
+    const answerFirst = await raw('answer-first');
+    answerFirst.send({ t: 'udp-answer', sdp: 'v=0' });
+    await answerFirst.expectRefused('UDP_ERR_NO_SESSION');
+    const candidateFirst = await raw('candidate-first');
+    candidateFirst.send({ t: 'udp-candidate', candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host', mid: '0' });
+    await candidateFirst.expectRefused('UDP_ERR_NO_SESSION');
+
+    // Garbage instead of an SDP answer.
+    const garbage = await raw('garbage-answer');
+    garbage.send({ t: 'udp-start' });
+    await garbage.next('udp-offer');
+    garbage.send({ t: 'udp-answer', sdp: 'this is not SDP' });
+    await garbage.expectRefused('UDP_ERR_BAD_ANSWER');
+
+    // A candidate before the answer.
+    const early = await raw('early-candidate');
+    early.send({ t: 'udp-start' });
+    await early.next('udp-offer');
+    early.send({ t: 'udp-candidate', candidate: 'candidate:1 1 UDP 2122317823 127.0.0.1 9 typ host', mid: '0' });
+    await early.expectRefused('UDP_ERR_CANDIDATE_BEFORE_ANSWER');
+
+    // A real answer, then a malformed candidate.
+    const badCandidate = await raw('bad-candidate');
+    badCandidate.send({ t: 'udp-start' });
+    const offer = await badCandidate.next('udp-offer');
+    const answer = await realAnswer(offer.sdp);
+    pcs.push(answer.pc);
+    badCandidate.send({ t: 'udp-answer', sdp: answer.sdp });
+    badCandidate.send({ t: 'udp-candidate', candidate: 'candidate:garbage', mid: '0' });
+    await badCandidate.expectRefused('UDP_ERR_BAD_CANDIDATE');
+
+    // The same answer twice.
+    const twice = await raw('answer-twice');
+    twice.send({ t: 'udp-start' });
+    const offer2 = await twice.next('udp-offer');
+    const answer2 = await realAnswer(offer2.sdp);
+    pcs.push(answer2.pc);
+    twice.send({ t: 'udp-answer', sdp: answer2.sdp });
+    twice.send({ t: 'udp-answer', sdp: answer2.sdp });
+    await twice.expectRefused('UDP_ERR_ANSWER_TWICE');
+
+    // A udp-answer without its sdp is not a message at all: the parser refuses it.
+    const malformed = await raw('malformed');
+    malformed.send({ t: 'udp-answer' });
+    const info = await malformed.closed;
+    assert.equal(info.code, MEDIA_CLOSE.MEDIA_BAD_MESSAGE.closeCode);
+
+    await until(() => h.unit.media.udp.sessionCount === 1, 'only the good viewer’s session left');
+    assert.equal(h.unit.media.udp.counters.badSignalling, 6);
+    await until(() => frames.length >= framesBefore + 100, 'the good viewer still receives');
+    assert.deepEqual(drops, []);
+    assert.equal(good.mode, 'udp');
+    assert.equal(good.stats.udp.fallbacks.unit + good.stats.udp.fallbacks.closed, 0);
+    assert.equal((await fetch(`http://127.0.0.1:${h.unit.port}/healthz`)).status, 200);
+    good.close();
+  });
+
+  it('answers udp-stop without a session with mode tcp and keeps the viewer', { timeout: 10_000 }, async () => {
+    const viewer = await raw('stop-only');
+    viewer.send({ t: 'udp-stop' });
+    const mode = await viewer.next('mode');
+    assert.equal(mode.mode, 'tcp');
+    assert.equal(viewer.ws.readyState, WebSocket.OPEN);
+  });
+});
+
+describe('UDP sessions: bounds and teardown', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ udpMaxSessions: 1 });
+    h.unit.groups.createGroup(52, 0, 'root');
+    await h.publisher(52, 10);
+  });
+  after(async () => {
+    await h?.shutdown();
+  });
+
+  it('keeps a viewer over udpMaxSessions on TCP, gives it UDP once a session is free, and closes every peer connection with the unit', { timeout: 20_000 }, async () => {
+    const first = h.viewer(52, 0, 'bound-1');
+    await first.start();
+    await nextMode(first, 'udp');
+    const second = h.viewer(52, 0, 'bound-2');
+    const frames = record(second);
+    await second.start();
+    await until(() => second.stats.udp.fallbacks.refused === 1, 'the second viewer refused UDP');
+    assert.equal(second.mode, 'tcp');
+    assert.equal(h.unit.media.udp.counters.refusedFull, 1);
+    const count = frames.length;
+    await until(() => frames.length >= count + 50, 'frames over TCP for the refused viewer');
+
+    first.close();
+    await until(() => h.unit.media.udp.sessionCount === 0, 'the leaving viewer’s peer connection closed');
+    second.tryUdp();
+    await nextMode(second, 'udp');
+    assert.equal(h.unit.media.udp.sessionCount, 1);
+
+    const backToTcp = nextMode(second, 'tcp');
+    h.unit.close();
+    assert.equal(h.unit.media.udp.sessionCount, 0, 'the unit closed every peer connection');
+    await backToTcp;
+    second.close();
+  });
+});

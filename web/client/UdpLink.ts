@@ -1,0 +1,127 @@
+/**
+ * The viewer's side of one data-channel session with its unit: the unit offers, this answers.
+ * `offer(sdp)` applies the unit's offer and produces the answer; the unit's candidates go through
+ * `remoteCandidate`. Everything to send to the unit comes out of `signal`: the answer first, then this
+ * side's candidates (held until the answer is out — the unit refuses a candidate before the answer).
+ * The unit's candidates are held until its offer is applied, for the same reason here.
+ *
+ * The unit creates the data channel; it arrives through `ondatachannel`. Its messages are handed on
+ * as bytes (`chunk`); `open` and `closed` report its life. `close()` ends it quietly. Environment-free:
+ * the RTCPeerConnection constructor is injected (rtc.ts).
+ */
+import type { ClientMessage } from '../../protocol/media-messages.js';
+import type { RtcDataChannelLike, RtcPeerConnectionConstructor, RtcPeerConnectionLike } from './rtc.js';
+import { messageBytes } from './socket.js';
+
+export interface UdpLinkHandlers {
+  signal(message: Extract<ClientMessage, { t: 'udp-answer' | 'udp-candidate' }>): void;
+  chunk(bytes: Uint8Array): void;
+  open(): void;
+  /** the data channel closed or the peer connection failed (not after close()) */
+  closed(why: string): void;
+}
+
+export class UdpLink {
+  readonly #pc: RtcPeerConnectionLike;
+  readonly #handlers: UdpLinkHandlers;
+  #dc: RtcDataChannelLike | null = null;
+  #closed = false;
+  #opened = false;
+  #answerSent = false;
+  #offerApplied = false;
+  #localCandidates: { candidate: string; mid: string }[] = [];
+  #remoteCandidates: { candidate: string; sdpMid: string }[] = [];
+
+  constructor(RTCPeerConnection: RtcPeerConnectionConstructor, configuration: Record<string, unknown>, handlers: UdpLinkHandlers) {
+    this.#handlers = handlers;
+    const pc = new RTCPeerConnection({ iceServers: [], ...configuration });
+    this.#pc = pc;
+    pc.onicecandidate = (event: { candidate?: { candidate?: string; sdpMid?: string | null } | null }) => {
+      const c = event.candidate;
+      // A null or empty candidate marks the end of gathering: nothing to send.
+      if (this.#closed || !c?.candidate) return;
+      const local = { candidate: c.candidate, mid: c.sdpMid ?? '0' };
+      if (this.#answerSent) this.#handlers.signal({ t: 'udp-candidate', ...local });
+      else this.#localCandidates.push(local);
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      if (state === 'failed' || state === 'closed') this.#lost(`peer connection ${state}`);
+    };
+    pc.ondatachannel = (event: { channel: RtcDataChannelLike }) => this.#channel(event.channel);
+  }
+
+  get isOpen(): boolean {
+    return this.#opened && !this.#closed;
+  }
+
+  /** Applies the unit's offer and sends the answer. Rejects when the browser refuses the offer. */
+  async offer(sdp: string): Promise<void> {
+    if (this.#closed) return;
+    await this.#pc.setRemoteDescription({ type: 'offer', sdp });
+    this.#offerApplied = true;
+    for (const c of this.#remoteCandidates.splice(0)) await this.#addRemote(c);
+    const answer = await this.#pc.createAnswer();
+    if (this.#closed) return;
+    await this.#pc.setLocalDescription(answer);
+    if (this.#closed || !answer.sdp) return;
+    this.#handlers.signal({ t: 'udp-answer', sdp: answer.sdp });
+    this.#answerSent = true;
+    for (const c of this.#localCandidates.splice(0)) this.#handlers.signal({ t: 'udp-candidate', ...c });
+  }
+
+  async remoteCandidate(candidate: string, mid: string): Promise<void> {
+    if (this.#closed || candidate === '') return;
+    const c = { candidate, sdpMid: mid };
+    if (!this.#offerApplied) this.#remoteCandidates.push(c);
+    else await this.#addRemote(c);
+  }
+
+  /** Ends the session without reporting it. Safe twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const dc = this.#dc;
+    if (dc) dc.onopen = dc.onclose = dc.onerror = dc.onmessage = null;
+    this.#pc.onicecandidate = this.#pc.onconnectionstatechange = this.#pc.ondatachannel = null;
+    try {
+      dc?.close();
+      this.#pc.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #addRemote(c: { candidate: string; sdpMid: string }): Promise<void> {
+    if (this.#closed) return;
+    await this.#pc.addIceCandidate(c);
+  }
+
+  #channel(dc: RtcDataChannelLike): void {
+    if (this.#closed || this.#dc) return;
+    this.#dc = dc;
+    dc.binaryType = 'arraybuffer';
+    dc.onmessage = (event: { data?: unknown }) => {
+      if (this.#closed) return;
+      const bytes = messageBytes(event.data);
+      if (bytes) this.#handlers.chunk(bytes);
+    };
+    dc.onopen = () => this.#open();
+    dc.onclose = () => this.#lost('data channel closed');
+    dc.onerror = () => this.#lost('data channel error');
+    // node-datachannel hands the channel over already open, and fires no open event after.
+    if (dc.readyState === 'open') this.#open();
+  }
+
+  #open(): void {
+    if (this.#closed || this.#opened) return;
+    this.#opened = true;
+    this.#handlers.open();
+  }
+
+  #lost(why: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.#handlers.closed(why);
+  }
+}
