@@ -1,8 +1,7 @@
 /**
  * Errors of the media path's ring buffer (RING_ERR_*), declared once. They are programming or
  * configuration errors inside the unit, never a peer's fault: a peer's bad bytes are refused earlier
- * by protocol/media-frame.ts (FRAME_ERR_*). To be folded into streaming-unit/errors.ts and its
- * README table when the media path is wired into the unit.
+ * by protocol/media-frame.ts (FRAME_ERR_*).
  */
 import { catalogueError } from '../../protocol/control-errors.js';
 

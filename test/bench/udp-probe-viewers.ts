@@ -1,7 +1,7 @@
 /**
  * The viewers' side of udp-probe.ts, in a child process of its own so that their receive work is not
  * counted as the unit's. Driven over IPC:
- *   viewers {url, channelId, udp, entries[]}   start one real client viewer (TcpViewer) per entry
+ *   viewers {url, channelId, udp, entries[]}   start one real client viewer (Viewer) per entry
  *   answer  {sdp}                              loop mode: answer the probe's raw offer, then count what arrives
  *   stats                                      → {t:'stats', viewers, udp, frames, bytes, framesLost, chunks}
  *   stop                                       close everything and exit
@@ -12,7 +12,7 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import type { JoinResult } from '../../web/client/CsmApi.js';
 import type { RtcDataChannelLike, RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../web/client/rtc.js';
-import { TcpViewer } from '../../web/client/TcpViewer.js';
+import { Viewer } from '../../web/client/Viewer.js';
 
 type Entry = { viewerId: string; groupIndex: number; ticket: string };
 type Command =
@@ -23,7 +23,7 @@ type Command =
   | { t: 'stop' };
 
 const PeerConnection: RtcPeerConnectionConstructor = RTCPeerConnection;
-const viewers: TcpViewer[] = [];
+const viewers: Viewer[] = [];
 const counts = { frames: 0, bytes: 0, chunks: 0 };
 let loopPc: RtcPeerConnectionLike | null = null;
 let wantUdp = false;
@@ -57,7 +57,7 @@ function startViewers(command: Extract<Command, { t: 'viewers' }>): void {
         transports: ['udp', 'tcp'],
       }),
     };
-    const viewer = new TcpViewer({
+    const viewer = new Viewer({
       api,
       WebSocket,
       channelId: command.channelId,

@@ -1,6 +1,6 @@
 /**
  * The isomorphic client (web/client/) against real processes: a CSM and two units on loopback.
- * A Node Publisher sends a synthetic stream; two TcpViewers receive the same payloads in order, from a
+ * A Node Publisher sends a synthetic stream; two Viewers receive the same payloads in order, from a
  * keyframe. Then the root unit (the one holding the publisher and, its root group having room, the
  * viewers too) is killed with SIGKILL: the publisher resumes on the other unit and both viewers
  * rejoin there through the CSM on their own, and receive frames again from a keyframe.
@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
-import { TcpViewer } from '../../web/client/TcpViewer.js';
+import { Viewer } from '../../web/client/Viewer.js';
 import { waitFor } from '../support/processes.js';
 import { startProcessCluster, type ProcessCluster } from '../support/cluster-fixture.js';
 import { assertInOrderAndIdentical, SyntheticSource, videoCount, watch, type Received } from './stream-fixture.js';
@@ -20,7 +20,7 @@ describe('web client against a real CSM and two units', () => {
   let api: CsmApi;
   let publisher: Publisher | undefined;
   let source: SyntheticSource | undefined;
-  const viewers: TcpViewer[] = [];
+  const viewers: Viewer[] = [];
   const clientOptions = { WebSocket, maxAttempts: 30, reconnectMinMs: 100, reconnectMaxMs: 800, rejoinMinMs: 100, rejoinMaxMs: 800 };
 
   before(async () => {
@@ -40,8 +40,8 @@ describe('web client against a real CSM and two units', () => {
     publisher = await Publisher.open({ api, ...clientOptions }, { title: 'client test', broadcaster: 'node' });
     await waitFor('the publisher to connect', () => publisher!.state === 'open');
     source = new SyntheticSource(publisher);
-    const a = new TcpViewer({ api, ...clientOptions, channelId: publisher.channelId });
-    const b = new TcpViewer({ api, ...clientOptions, channelId: publisher.channelId });
+    const a = new Viewer({ api, ...clientOptions, channelId: publisher.channelId });
+    const b = new Viewer({ api, ...clientOptions, channelId: publisher.channelId });
     viewers.push(a, b);
     const framesA = watch(a);
     const framesB = watch(b);
@@ -71,13 +71,13 @@ describe('web client against a real CSM and two units', () => {
   it('moves the publisher and both viewers to the other unit when the root unit is SIGKILLed', async () => {
     assert.ok(publisher && source, 'the first test opened the channel');
     const rootUnit = publisher.grant!.unitId;
-    const [a, b] = viewers as [TcpViewer, TcpViewer];
+    const [a, b] = viewers as [Viewer, Viewer];
     // The root group has room for both viewers, so they are on the root unit.
     assert.equal(a.join!.unitId, rootUnit);
     assert.equal(b.join!.unitId, rootUnit);
     const reconnected: string[] = [];
     publisher.events.on('reconnected', (grant) => reconnected.push(grant.unitId));
-    const rejoined = new Map<TcpViewer, string[]>([[a, []], [b, []]]);
+    const rejoined = new Map<Viewer, string[]>([[a, []], [b, []]]);
     for (const v of [a, b]) v.events.on('rejoined', (join) => rejoined.get(v)!.push(join.unitId));
     const before = new Map([[a, watch(a)], [b, watch(b)]]);
 

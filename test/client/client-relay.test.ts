@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import type { UnitMessage } from '../../protocol/media-messages.js';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
-import { TcpViewer } from '../../web/client/TcpViewer.js';
+import { Viewer } from '../../web/client/Viewer.js';
 import { waitFor } from '../support/processes.js';
 import { startProcessCluster, type ProcessCluster } from '../support/cluster-fixture.js';
 import { assertInOrderAndIdentical, SyntheticSource, videoCount, watch } from './stream-fixture.js';
@@ -22,7 +22,7 @@ describe('relay links between units, and chat across them', () => {
   let api: CsmApi;
   let publisher: Publisher | undefined;
   let source: SyntheticSource | undefined;
-  const viewers: TcpViewer[] = [];
+  const viewers: Viewer[] = [];
   const clientOptions = { WebSocket, maxAttempts: 10, reconnectMinMs: 100, reconnectMaxMs: 800, rejoinMinMs: 100, rejoinMaxMs: 800 };
 
   before(async () => {
@@ -43,7 +43,7 @@ describe('relay links between units, and chat across them', () => {
     await waitFor('the publisher to connect', () => publisher!.state === 'open');
     source = new SyntheticSource(publisher);
     const rootUnit = publisher.grant!.unitId;
-    const [a, b, c] = [0, 1, 2].map(() => new TcpViewer({ api, ...clientOptions, channelId: publisher!.channelId })) as [TcpViewer, TcpViewer, TcpViewer];
+    const [a, b, c] = [0, 1, 2].map(() => new Viewer({ api, ...clientOptions, channelId: publisher!.channelId })) as [Viewer, Viewer, Viewer];
     viewers.push(a, b, c);
     const frames = [a, b, c].map(watch);
     for (const v of [a, b, c]) await v.start();
@@ -77,7 +77,7 @@ describe('relay links between units, and chat across them', () => {
 
   it('carries chat lines from every side to every viewer and the broadcaster, across the relay', async () => {
     assert.ok(publisher, 'the first test opened the channel');
-    const [a, , c] = viewers as [TcpViewer, TcpViewer, TcpViewer];
+    const [a, , c] = viewers as [Viewer, Viewer, Viewer];
     const got = new Map<string, ChatLine[]>([['a', []], ['c', []], ['broadcaster', []]]);
     a.events.on('chat', (line) => got.get('a')!.push(line));
     c.events.on('chat', (line) => got.get('c')!.push(line));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Codec, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import type { Publisher } from '../../web/client/Publisher.js';
-import type { TcpViewer } from '../../web/client/TcpViewer.js';
+import type { Viewer } from '../../web/client/Viewer.js';
 
 export interface Received {
   seq: number;
@@ -51,7 +51,7 @@ export class SyntheticSource {
   }
 }
 
-export function watch(viewer: TcpViewer): Received[] {
+export function watch(viewer: Viewer): Received[] {
   const received: Received[] = [];
   viewer.events.on('frame', (f) => received.push({ seq: f.seq, kind: f.kind, keyframe: f.keyframe, payload: f.payload, unitId: viewer.join!.unitId }));
   return received;

@@ -7,14 +7,23 @@ import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
 import { FRAME_ERRORS } from '../../protocol/media-frame.js';
 import { ChunkErrorCode } from '../../protocol/frame-chunks.js';
 import { RING_ERRORS } from '../../streaming-unit/media/errors.js';
+import { UDP_ERRORS } from '../../streaming-unit/media/udp/errors.js';
+import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const unitReadme = readFileSync(new URL('../../../streaming-unit/README.md', import.meta.url), 'utf8');
 
 describe('error catalogues', () => {
   it('documents every CSM, control-link, ticket, frame, chunk and ring error code in the README', () => {
     const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.values(ChunkErrorCode), ...Object.keys(RING_ERRORS)];
     const missing = codes.filter((code) => !readme.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
+  });
+
+  it('documents every media close code and UDP error code in the streaming unit README', () => {
+    const closeRows = Object.entries(MEDIA_CLOSE).filter(([name, spec]) => !unitReadme.includes(`| ${spec.closeCode} | \`${name}\` |`));
+    assert.deepEqual(closeRows.map(([name]) => name), []);
+    assert.deepEqual(Object.keys(UDP_ERRORS).filter((code) => !unitReadme.includes(`\`${code}\``)), []);
   });
 
   it('gives every control-link code a message', () => {

@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { Codec, encodeFrame, FrameKind } from '../../protocol/media-frame.js';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { Publisher } from '../../web/client/Publisher.js';
-import { TcpViewer } from '../../web/client/TcpViewer.js';
+import { Viewer } from '../../web/client/Viewer.js';
 import { startProcessCluster, type ProcessCluster } from '../support/cluster-fixture.js';
 import { waitFor } from '../support/processes.js';
 import { SyntheticSource, videoCount, watch } from '../client/stream-fixture.js';
@@ -27,7 +27,7 @@ describe('a unit under fuzzed media input', () => {
   let api: CsmApi;
   let publisher: Publisher | undefined;
   let source: SyntheticSource | undefined;
-  let viewer: TcpViewer | undefined;
+  let viewer: Viewer | undefined;
   const open: TestWs[] = [];
 
   before(async () => {
@@ -49,7 +49,7 @@ describe('a unit under fuzzed media input', () => {
     publisher = await Publisher.open(options, { title: 'good', broadcaster: 'node' });
     await waitFor('the good publisher', () => publisher!.state === 'open');
     source = new SyntheticSource(publisher);
-    viewer = new TcpViewer({ ...options, channelId: publisher.channelId });
+    viewer = new Viewer({ ...options, channelId: publisher.channelId });
     const frames = watch(viewer);
     const drops: number[] = [];
     viewer.events.on('disconnected', (code) => drops.push(code));

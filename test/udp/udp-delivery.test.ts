@@ -1,6 +1,6 @@
 /**
  * UDP mode end to end on loopback: publisher → unit ring → data channels → the real viewer client
- * (TcpViewer + node-datachannel's RTCPeerConnection). Each viewer starts on TCP and moves to UDP;
+ * (Viewer + node-datachannel's RTCPeerConnection). Each viewer starts on TCP and moves to UDP;
  * every frame must arrive once, complete and in order, across that switch.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * UDP-mode tests without a CSM: a real StreamingUnit in this process (port 0, groups created
  * directly, tickets signed with a key made for the run), a publisher on a real WebSocket (`ws`), and
- * viewers that are the real client (TcpViewer + node-datachannel's RTCPeerConnection polyfill) joining
+ * viewers that are the real client (Viewer + node-datachannel's RTCPeerConnection polyfill) joining
  * through a stand-in for the CSM's join call. Everything is on loopback.
  *
  * `shutdown()` closes what the harness made, then node-datachannel (`cleanup()`: its threads would
@@ -19,7 +19,7 @@ import { generateTicketKeys, TicketSigner } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
 import { StreamingUnit, type StreamingUnitOptions } from '../../streaming-unit/StreamingUnit.js';
 import type { JoinResult } from '../../web/client/CsmApi.js';
-import { TcpViewer, type TcpViewerOptions } from '../../web/client/TcpViewer.js';
+import { Viewer, type ViewerOptions } from '../../web/client/Viewer.js';
 import type { UdpViewerOptions } from '../../web/client/ViewerTransport.js';
 import { waitFor } from '../support/processes.js';
 
@@ -29,7 +29,7 @@ export const UNIT_ID = 'u-udp';
 export interface Harness {
   unit: StreamingUnit;
   /** a viewer of `channelId` in group `groupIndex`; `udp: null` makes a TCP-only viewer */
-  viewer(channelId: number, groupIndex: number, viewerId: string, options?: { udp?: Partial<UdpViewerOptions> | null; reportIntervalMs?: number }): TcpViewer;
+  viewer(channelId: number, groupIndex: number, viewerId: string, options?: { udp?: Partial<UdpViewerOptions> | null; reportIntervalMs?: number }): Viewer;
   /** a publisher of `channelId`; with `streamTickMs` it streams, and resolves once the unit's ring holds a keyframe and a few frames (so a viewer starting then gets its first frames over TCP) */
   publisher(channelId: number, streamTickMs?: number): Promise<TestPublisher>;
   viewTicket(channelId: number, groupIndex: number, viewerId: string): Promise<string>;
@@ -40,7 +40,7 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
   // Holds the unit's CSM port and hangs up: no CSM of another test can adopt this unit.
   const noCsm: Server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => noCsm.listen(0, '127.0.0.1', resolve));
-  const viewers: TcpViewer[] = [];
+  const viewers: Viewer[] = [];
   const publishers: TestPublisher[] = [];
   let unit: StreamingUnit | null = null;
   const shutdown = async (): Promise<void> => {
@@ -89,8 +89,8 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
           }),
         };
         const udp = options.udp === null ? undefined : { RTCPeerConnection, rtcConfiguration: { bindAddress: '127.0.0.1' }, ...options.udp };
-        const viewerOptions: TcpViewerOptions = { api, WebSocket, channelId, maxAttempts: 3, rejoinMinMs: 50, rejoinMaxMs: 200, now: () => performance.now(), udp, reportIntervalMs: options.reportIntervalMs ?? 2000 };
-        const viewer = new TcpViewer(viewerOptions);
+        const viewerOptions: ViewerOptions = { api, WebSocket, channelId, maxAttempts: 3, rejoinMinMs: 50, rejoinMaxMs: 200, now: () => performance.now(), udp, reportIntervalMs: options.reportIntervalMs ?? 2000 };
+        const viewer = new Viewer(viewerOptions);
         viewers.push(viewer);
         return viewer;
       },
@@ -205,14 +205,14 @@ export interface Arrival {
 }
 
 /** Everything a viewer delivers, with when and over which path. */
-export function record(viewer: TcpViewer): Arrival[] {
+export function record(viewer: Viewer): Arrival[] {
   const arrivals: Arrival[] = [];
   viewer.events.on('frame', (f, path) => arrivals.push({ seq: f.seq, kind: f.kind, keyframe: f.keyframe, payload: f.payload, at: performance.now(), path }));
   return arrivals;
 }
 
 /** Resolves when `viewer` reports `mode`; rejects after `timeoutMs`. */
-export function nextMode(viewer: TcpViewer, mode: 'tcp' | 'udp', timeoutMs = 5000): Promise<void> {
+export function nextMode(viewer: Viewer, mode: 'tcp' | 'udp', timeoutMs = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
     if (viewer.mode === mode) return resolve();
     const timer = setTimeout(() => {

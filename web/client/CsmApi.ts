@@ -7,7 +7,7 @@
  * CSM marks as "come back" (503: no capacity, not the active CSM, closing; 429: rate limited) are
  * retried here a bounded number of times, with backoff that honours `Retry-After`. A network failure
  * is not retried here (the call may have taken effect): it is thrown as WEB_ERR_CLIENT_NETWORK,
- * retryable, and the Publisher's and TcpViewer's own loops retry it.
+ * retryable, and the Publisher's and Viewer's own loops retry it.
  */
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import type { IngestGrant, JoinResult, OpenChannelResult } from '../../protocol/service-api.js';

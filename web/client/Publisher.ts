@@ -25,7 +25,7 @@ import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protoco
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, IngestGrant } from './CsmApi.js';
-import { closeVerdict, mediaUrl, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { CLOSE_NORMAL, closeQuietly, closeVerdict, mediaUrl, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface PublisherOptions {
@@ -54,8 +54,6 @@ export type PublisherEvents = {
 
 export type PublisherState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** Close code the client uses when its caller closes or ends (a normal closure). */
-const CLOSE_NORMAL = 1000;
 
 export class Publisher {
   readonly events: TypedEmitter<PublisherEvents>;
@@ -236,17 +234,8 @@ export class Publisher {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#delay.cancel();
-    const ws = this.#ws;
+    closeQuietly(this.#ws, 'publisher closed');
     this.#ws = null;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.onerror = () => {};
-      try {
-        ws.close(CLOSE_NORMAL, 'publisher closed');
-      } catch {
-        // already closing
-      }
-    }
     this.events.safeEmit('closed', code, reason);
   }
 }

@@ -26,6 +26,21 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 /** WebSocket.OPEN in both implementations */
 export const WS_OPEN = 1;
 
+/** Close code a client uses when its caller closes or ends (a normal closure). */
+export const CLOSE_NORMAL = 1000;
+
+/** Closes a socket we are done with: no handler of ours runs any more, whatever state it is in. */
+export function closeQuietly(ws: WebSocketLike | null, reason: string): void {
+  if (!ws) return;
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.onerror = () => {};
+  try {
+    ws.close(CLOSE_NORMAL, reason);
+  } catch {
+    // already closing
+  }
+}
+
 /** What to do after a media socket closed with `code`. */
 export type CloseVerdict = 'rejoin' | 'final';
 

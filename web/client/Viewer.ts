@@ -1,7 +1,8 @@
 /**
- * A TCP (WebSocket) viewer: joins a channel through the CSM (`POST /channels/:id/join`), connects to
+ * A viewer: joins a channel through the CSM (`POST /channels/:id/join`), connects to
  * `${unit}/watch/${channelId}?t=${ticket}`, decodes every binary message with decodeFrame and emits
- * `frame(Frame)`. The frame's payload is a view of that message's own buffer.
+ * `frame(Frame)`. The frame's payload is a view of that message's own buffer. Chat lines arrive as
+ * `chat(line)`; `sendChat(text)` sends one.
  *
  * On close 4420 MEDIA_REJOIN (or any close whose table says rejoin helps, 4401 ticket expired
  * included) or a lost connection it joins again through the CSM — a fresh ticket, maybe another unit —
@@ -23,12 +24,12 @@ import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protoco
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
-import { closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { CLOSE_NORMAL, closeQuietly, closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { FramePath } from './FrameSequencer.js';
 import { ViewerTransport, type UdpStats, type UdpViewerOptions, type ViewerMode } from './ViewerTransport.js';
 
-export interface TcpViewerOptions {
+export interface ViewerOptions {
   /** where to join (the CsmApi, or anything that hands out join results the same way) */
   api: Pick<CsmApi, 'join'>;
   WebSocket: WebSocketConstructor;
@@ -48,7 +49,7 @@ export interface TcpViewerOptions {
   latencyMs?: (frame: Frame) => number | null;
 }
 
-export type TcpViewerEvents = {
+export type ViewerEvents = {
   joined: [JoinResult];
   rejoined: [JoinResult];
   /** a frame, in seq order, and the path it came over */
@@ -62,7 +63,7 @@ export type TcpViewerEvents = {
   mode: [ViewerMode, string];
 };
 
-export interface TcpViewerStats {
+export interface ViewerStats {
   frames: { video: number; audio: number; text: number };
   bytes: number;
   /** ms from start() to the first frame, null before it */
@@ -76,22 +77,21 @@ export interface TcpViewerStats {
   udp: UdpStats;
 }
 
-export type TcpViewerState = 'idle' | 'joining' | 'open' | 'rejoining' | 'closed';
+export type ViewerState = 'idle' | 'joining' | 'open' | 'rejoining' | 'closed';
 
-const CLOSE_NORMAL = 1000;
 const KIND_NAME = { [FrameKind.VIDEO]: 'video', [FrameKind.AUDIO]: 'audio', [FrameKind.TEXT]: 'text' } as const;
 
-export class TcpViewer {
-  readonly events: TypedEmitter<TcpViewerEvents>;
+export class Viewer {
+  readonly events: TypedEmitter<ViewerEvents>;
   readonly channelId: number;
-  #state: TcpViewerState = 'idle';
+  #state: ViewerState = 'idle';
   #join: JoinResult | null = null;
   #ws: WebSocketLike | null = null;
   #everOpen = false;
   #failures = 0;
   #framesThisSocket = 0;
   #startedAt = 0;
-  readonly #stats: Omit<TcpViewerStats, 'udp'> = {
+  readonly #stats: Omit<ViewerStats, 'udp'> = {
     frames: { video: 0, audio: 0, text: 0 },
     bytes: 0,
     firstFrameMs: null,
@@ -109,8 +109,8 @@ export class TcpViewer {
   readonly #now: () => number;
   readonly #transport: ViewerTransport;
 
-  constructor(options: TcpViewerOptions) {
-    this.events = new TypedEmitter<TcpViewerEvents>((error, event) => {
+  constructor(options: ViewerOptions) {
+    this.events = new TypedEmitter<ViewerEvents>((error, event) => {
       if (event !== 'error') this.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
     });
     this.channelId = options.channelId;
@@ -127,7 +127,7 @@ export class TcpViewer {
     });
   }
 
-  get state(): TcpViewerState {
+  get state(): ViewerState {
     return this.#state;
   }
   /** the current (or last) admission */
@@ -135,7 +135,7 @@ export class TcpViewer {
     return this.#join;
   }
   /** a snapshot */
-  get stats(): TcpViewerStats {
+  get stats(): ViewerStats {
     return { ...this.#stats, frames: { ...this.#stats.frames }, udp: this.#transport.stats };
   }
 
@@ -312,17 +312,8 @@ export class TcpViewer {
     this.#state = 'closed';
     this.#delay.cancel();
     this.#transport.close();
-    const ws = this.#ws;
+    closeQuietly(this.#ws, 'viewer closed');
     this.#ws = null;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.onerror = () => {};
-      try {
-        ws.close(CLOSE_NORMAL, 'viewer closed');
-      } catch {
-        // already closing
-      }
-    }
     this.events.safeEmit('closed', code, reason);
   }
 }
