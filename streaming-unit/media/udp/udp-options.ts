@@ -47,11 +47,14 @@ export const UDP_DEFAULTS: Readonly<UdpOptions> = Object.freeze({
   maxSessions: 1000,
   bindAddress: null,
   chunkPayload: 1100,
-  // Above the largest keyframe a 2 Mbit/s stream makes (tens to a few hundred KB), so that sending
-  // one keyframe does not by itself make the next frames of its GOP count as congestion.
-  sendBound: 512 * 1024,
-  hardBound: 2 * 1024 * 1024,
-  sctpSendBufferBytes: null,
+  // Above the largest keyframe a 2 Mbit/s stream makes (31–48 KB in the recorded 720p VP8 clip), so
+  // that sending one keyframe does not by itself make the next frames of its GOP count as congestion;
+  // small enough that a congested viewer's audio is late by under a second, not several.
+  sendBound: 128 * 1024,
+  hardBound: 512 * 1024,
+  // usrsctp's own send buffer (about 1 MiB by default) hides a backlog from bufferedAmount; 256 KiB
+  // still covers the bandwidth-delay product of 2 Mbit/s at 1 s of RTT.
+  sctpSendBufferBytes: 256 * 1024,
   signallingTimeoutMs: 10_000,
   resendWindowMs: 500,
   stopLingerMs: 500,
