@@ -10,7 +10,7 @@ import { CsmError } from '../errors.js';
 import type { ClusterEffects } from './effects.js';
 import type { Channel, Group, Unit, Viewer } from './model.js';
 import { groupKey } from './model.js';
-import { expansionInServingUnit, isPlaceable, leastLoadedUnit, relayParentFor } from './placement.js';
+import { expansionInServingUnit, leastLoadedUnit, relayParentFor } from './placement.js';
 import { allocateGroup, releaseGroup } from './tree-ops.js';
 
 export interface ClusterOptions {

@@ -3,7 +3,7 @@
  * the query rules of event-log-rules.ts.
  */
 import type { EventLog, EventQuery, LogEvent, NewLogEvent } from './EventLog.js';
-import { DEFAULT_EVENT_LOG_CAPACITY, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, SCAN_FACTOR, resolveCapacity, resolveLimit, parseEventId, compareEventIds, matchesQuery, normalizeEvent, compareParsedIds, copyEvent } from './event-log-rules.js';
+import { SCAN_FACTOR, resolveCapacity, resolveLimit, parseEventId, matchesQuery, normalizeEvent, compareParsedIds, copyEvent } from './event-log-rules.js';
 import { CodedError } from '../control-errors.js';
 
 export interface MemoryEventLogOptions {

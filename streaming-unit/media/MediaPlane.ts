@@ -18,7 +18,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
 import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
-import { FrameError, FrameKind, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
+import { FrameError, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
 import { UnitError } from '../errors.js';
@@ -28,7 +28,8 @@ import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } f
 import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
 import { ChatLimiter, type ChatRate } from './ChatLimiter.js';
-import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, LIVE_ENTER_BOUND, LIVE_SWEEP_INTERVAL_MS, MIN_VIEWER_SEND_BOUND, CONGESTION_BUDGET_SECONDS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
+import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, LIVE_SWEEP_INTERVAL_MS, MIN_VIEWER_SEND_BOUND, CONGESTION_BUDGET_SECONDS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
+import { Fanout } from './Fanout.js';
 import { RelayLinks } from './RelayLinks.js';
 import type { RingOptionsInput } from './RingBuffer.js';
 import { UdpPlane } from './udp/UdpPlane.js';
@@ -37,7 +38,6 @@ import type { UdpOptions } from './udp/udp-options.js';
 /** the chat sender name of a channel's publisher */
 export const BROADCASTER_SENDER = 'broadcaster';
 const chatTopic = (channelId: number): string => `chat/${channelId}`;
-const frameTopic = (channelId: number): string => `frames/${channelId}`;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -75,6 +75,7 @@ export class MediaPlane {
   readonly #chatLimiter: ChatLimiter;
   readonly #relays: RelayLinks;
   readonly #udp: UdpPlane;
+  readonly #fanout: Fanout;
   #app: TemplatedApp | null = null;
   readonly #channels = new Map<number, ChannelMedia>();
   readonly #viewersById = new Map<string, ViewerConn>();
@@ -103,14 +104,23 @@ export class MediaPlane {
       refuse: (viewer, reason) => this.#end(viewer.ws, 'MEDIA_BAD_MESSAGE', reason),
       // A live viewer switching to UDP leaves the frame topic first: its reader resumes right after the last frame the topic sent.
       pump: (viewer) => {
-        if (viewer.live) this.#leaveLive(viewer);
-        this.#pump(viewer);
+        if (viewer.live) this.#fanout.leaveLive(viewer);
+        this.#fanout.pump(viewer);
       },
       requestKeyframe: (channelId) => this.#requestKeyframe(channelId),
       countVideoSkips: (viewer, frames) => {
         const counters = this.#groups.counters(viewer.channelId);
         if (counters) counters.videoSkips += frames;
       },
+    });
+    this.#fanout = new Fanout({
+      app: () => this.#app,
+      channels: this.#channels,
+      groups: this.#groups,
+      meter: options.meter,
+      udp: this.#udp,
+      batchMs: options.batchMs ?? 0,
+      tooSlow: (viewer) => this.#end(viewer.ws, 'MEDIA_TOO_SLOW'),
     });
     this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger, clusterSecret: options.clusterSecret });
     this.#relays = new RelayLinks({
@@ -133,7 +143,7 @@ export class MediaPlane {
     }
     this.#timer = setInterval(() => this.#tick(), options.statsIntervalMs ?? 1000);
     this.#timer.unref();
-    this.#sweepTimer = setInterval(() => this.#sweepLive(), LIVE_SWEEP_INTERVAL_MS);
+    this.#sweepTimer = setInterval(() => this.#fanout.sweep(), LIVE_SWEEP_INTERVAL_MS);
     this.#sweepTimer.unref();
   }
 
@@ -186,7 +196,7 @@ export class MediaPlane {
       }),
       drain: guard('watch drain', (ws) => {
         const viewer = ws.getUserData().viewer;
-        if (viewer) this.#pump(viewer);
+        if (viewer) this.#fanout.pump(viewer);
       }),
       close: (ws) => this.#closed_(ws),
     });
@@ -201,7 +211,7 @@ export class MediaPlane {
       }),
       drain: guard('relay drain', (ws) => {
         const child = ws.getUserData().viewer;
-        if (child) this.#pump(child);
+        if (child) this.#fanout.pump(child);
       }),
       close: (ws) => this.#closed_(ws),
     });
@@ -273,7 +283,7 @@ export class MediaPlane {
       this.#logger.warn({ channelId: d.channelId, bytes: bytes.length, max: media.ring.maxFrameBytes }, 'frame larger than the ring admits');
       return this.#end(ws, 'MEDIA_FRAME_TOO_LARGE');
     }
-    this.#writeFrame(media, bytes, header);
+    this.#fanout.writeFrame(media, bytes, header);
   }
 
   /** A frame from the relay parent: into this unit's ring like the publisher's own. */
@@ -284,42 +294,7 @@ export class MediaPlane {
       this.#logger.warn({ channelId, bytes: bytes.length, max: media.ring.maxFrameBytes }, 'relayed frame larger than the ring admits; skipped');
       return;
     }
-    this.#writeFrame(media, bytes, header);
-  }
-
-  /**
-   * The one write of a frame on this unit; every viewer and relay child gets these same bytes: the
-   * live ones through the channel's uWS topic (one call, the fan-out and the per-socket corking in
-   * C++), the others from their ring cursor in JavaScript.
-   */
-  #writeFrame(media: ChannelMedia, bytes: Uint8Array, header: FrameHeader): void {
-    const n = media.ring.write(bytes, header);
-    media.ingestBytes += bytes.length;
-    if (media.unsentFrom < 0) media.unsentFrom = n;
-    const batchMs = this.#opts.batchMs ?? 0;
-    if (batchMs <= 0 || (header.kind === FrameKind.VIDEO && header.keyframe)) return this.#fanOut(media);
-    if (!media.batchTimer) media.batchTimer = setTimeout(() => this.#fanOut(media), batchMs);
-  }
-
-  /**
-   * Hands the frames written since the last fan-out to every reader. Published inside one turn, uWS
-   * merges a batch's frames into one write per live socket (its topic queue drains once per loop
-   * iteration); pumped readers take theirs in one corked write.
-   */
-  #fanOut(media: ChannelMedia): void {
-    if (media.batchTimer) clearTimeout(media.batchTimer);
-    media.batchTimer = null;
-    const from = media.unsentFrom;
-    media.unsentFrom = -1;
-    if (from < 0 || media.ring.closed) return;
-    if (media.live > 0 && this.#app) {
-      const topic = frameTopic(media.channelId);
-      for (let n = from, view = media.ring.frameView(n); view; view = media.ring.frameView(++n)) {
-        this.#app.publish(topic, view, true);
-        this.#opts.meter.addEgressBytes(view.length * media.live);
-      }
-    }
-    for (const viewer of media.pumped) this.#pump(viewer);
+    this.#fanout.writeFrame(media, bytes, header);
   }
 
   // ---- relay children (other units reading this unit's ring) ----
@@ -397,7 +372,7 @@ export class MediaPlane {
     media.viewers.add(viewer);
     media.pumped.add(viewer);
     this.#viewersById.set(id, viewer);
-    this.#pump(viewer);
+    this.#fanout.pump(viewer);
   }
 
   #viewerMessage(ws: MediaSocket, message: ArrayBuffer, isBinary: boolean): void {
@@ -469,97 +444,10 @@ export class MediaPlane {
     else this.#relays.sendUp(channelId, { t: 'keyframe' });
   }
 
-  /**
-   * Sends the reader's frames, the exact ring bytes, corked into one write. While the socket buffers
-   * more than the bound the reader is congested: video is skipped, audio and text go on (so a slow
-   * viewer keeps its sound and keeps up with the writer instead of being lapped); video comes back
-   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer, video flowing) joins the
-   * channel's topic and is fed by uWS from then on.
-   */
-  #pump(viewer: ViewerConn): void {
-    if (viewer.detached || viewer.live) return;
-    const ws = viewer.ws;
-    const d = ws.getUserData();
-    if (d.ending || d.closed) return;
-    let bytes = 0;
-    let dropped = false;
-    const reader = viewer.reader;
-    const bound = this.#channels.get(viewer.channelId)?.sendBound ?? VIEWER_SEND_BOUND;
-    if (viewer.mode === 'udp') bytes = this.#udp.pump(viewer);
-    else ws.cork(() => {
-      for (;;) {
-        const congested = ws.getBufferedAmount() >= bound;
-        if (congested !== reader.congested) reader.setCongested(congested);
-        const frame = reader.next();
-        if (!frame) break;
-        // uWS copies the view before returning, so the ring may overwrite it afterwards.
-        const result = ws.send(frame, true);
-        bytes += frame.length;
-        if (result === 2) {
-          dropped = true;
-          break;
-        }
-      }
-    });
-    if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
-    if (!dropped && viewer.mode === 'tcp' && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
-      this.#goLive(viewer);
-    }
-    const { videoSkipped, drops } = viewer.reader;
-    if (videoSkipped !== viewer.countedSkips || drops !== viewer.countedDrops) {
-      const counters = this.#groups.counters(viewer.channelId);
-      if (counters) {
-        counters.videoSkips += videoSkipped - viewer.countedSkips;
-        counters.drops += drops - viewer.countedDrops;
-      }
-      viewer.countedSkips = videoSkipped;
-      viewer.countedDrops = drops;
-    }
-    if (dropped) this.#end(ws, 'MEDIA_TOO_SLOW');
-  }
-
-  #goLive(viewer: ViewerConn): void {
-    const media = this.#channels.get(viewer.channelId);
-    // Frames of an unsent batch are already in its reader's past: the topic would send them twice.
-    if (!media || viewer.live || media.unsentFrom >= 0) return;
-    viewer.ws.subscribe(frameTopic(viewer.channelId));
-    viewer.live = true;
-    media.live++;
-    media.pumped.delete(viewer);
-  }
-
-  /** Back to the ring cursor, continuing right after the last frame the topic gave it. */
-  #leaveLive(viewer: ViewerConn): void {
-    const media = this.#channels.get(viewer.channelId);
-    if (!viewer.live) return;
-    viewer.live = false;
-    if (media) {
-      media.live--;
-      if (!viewer.detached) media.pumped.add(viewer);
-    }
-    const d = viewer.ws.getUserData();
-    if (!d.closed) viewer.ws.unsubscribe(frameTopic(viewer.channelId));
-    viewer.reader.resumeAtHead();
-  }
-
-  /**
-   * Live viewers whose socket buffers more than the bound leave the topic and go back to their
-   * ring cursor, where the backlog rules (audio only, keyframe jumps) apply. Timed, not per frame, so
-   * the per-frame work stays independent of the number of viewers.
-   */
-  #sweepLive(): void {
-    for (const media of this.#channels.values()) {
-      if (media.live === 0) continue;
-      for (const viewer of media.viewers) {
-        if (viewer.live && viewer.ws.getBufferedAmount() > media.sendBound) this.#leaveLive(viewer);
-      }
-    }
-  }
-
   /** Stops feeding a viewer and forgets it; the caller decides about UnitGroups. */
   #detach(viewer: ViewerConn): void {
     if (viewer.detached) return;
-    if (viewer.live) this.#leaveLive(viewer);
+    if (viewer.live) this.#fanout.leaveLive(viewer);
     viewer.detached = true;
     this.#udp.drop(viewer);
     viewer.reader.close();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
-import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import type { RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../web/client/rtc.js';
 import { until } from './checks.js';
 import { nextMode, record, startHarness, type Harness } from './udp-harness.js';

@@ -1,0 +1,160 @@
+/**
+ * The data path of the unit's channels: a frame is written once into its channel's ring and handed
+ * to every reader. Caught-up TCP readers are "live": subscribed to the channel's uWS topic, fed by
+ * one publish per frame (the loop over sockets in C++). The others — new, behind, UDP, relay
+ * children — are pumped from their ring cursor, where the backlog and congestion rules apply.
+ * MediaPlane owns the sockets and the channels; this owns what is sent on them.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { FrameKind, type FrameHeader } from '../../protocol/media-frame.js';
+import type { LoadMeter } from '../LoadMeter.js';
+import type { UnitGroups } from '../UnitGroups.js';
+import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
+import { LIVE_ENTER_BOUND, VIEWER_SEND_BOUND } from './limits.js';
+import type { UdpPlane } from './udp/UdpPlane.js';
+
+export const frameTopic = (channelId: number): string => `frames/${channelId}`;
+
+export interface FanoutOptions {
+  /** the unit's app once the routes are attached (topic publishes go through it) */
+  app: () => TemplatedApp | null;
+  channels: ReadonlyMap<number, ChannelMedia>;
+  groups: UnitGroups;
+  meter: LoadMeter;
+  udp: UdpPlane;
+  /** frames written within this many ms go out together (0: each at once); keyframes never wait */
+  batchMs: number;
+  /** a TCP reader's socket is past its hard backpressure cap */
+  tooSlow: (viewer: ViewerConn) => void;
+}
+
+export class Fanout {
+  readonly #opts: FanoutOptions;
+
+  constructor(options: FanoutOptions) {
+    this.#opts = options;
+  }
+
+  /**
+   * The one write of a frame on this unit; every viewer and relay child gets these same bytes: the
+   * live ones through the channel's uWS topic (one call, the fan-out and the per-socket corking in
+   * C++), the others from their ring cursor in JavaScript.
+   */
+  writeFrame(media: ChannelMedia, bytes: Uint8Array, header: FrameHeader): void {
+    const n = media.ring.write(bytes, header);
+    media.ingestBytes += bytes.length;
+    if (media.unsentFrom < 0) media.unsentFrom = n;
+    const batchMs = this.#opts.batchMs;
+    if (batchMs <= 0 || (header.kind === FrameKind.VIDEO && header.keyframe)) return this.fanOut(media);
+    if (!media.batchTimer) media.batchTimer = setTimeout(() => this.fanOut(media), batchMs);
+  }
+
+  /**
+   * Hands the frames written since the last fan-out to every reader. Published inside one turn, uWS
+   * merges a batch's frames into one write per live socket (its topic queue drains once per loop
+   * iteration); pumped readers take theirs in one corked write.
+   */
+  fanOut(media: ChannelMedia): void {
+    if (media.batchTimer) clearTimeout(media.batchTimer);
+    media.batchTimer = null;
+    const from = media.unsentFrom;
+    media.unsentFrom = -1;
+    if (from < 0 || media.ring.closed) return;
+    const app = this.#opts.app();
+    if (media.live > 0 && app) {
+      const topic = frameTopic(media.channelId);
+      for (let n = from, view = media.ring.frameView(n); view; view = media.ring.frameView(++n)) {
+        app.publish(topic, view, true);
+        this.#opts.meter.addEgressBytes(view.length * media.live);
+      }
+    }
+    for (const viewer of media.pumped) this.pump(viewer);
+  }
+
+  /**
+   * Sends the reader's frames, the exact ring bytes, corked into one write. While the socket buffers
+   * more than the bound the reader is congested: video is skipped, audio and text go on (so a slow
+   * viewer keeps its sound and keeps up with the writer instead of being lapped); video comes back
+   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer, video flowing) joins the
+   * channel's topic and is fed by uWS from then on.
+   */
+  pump(viewer: ViewerConn): void {
+    if (viewer.detached || viewer.live) return;
+    const ws = viewer.ws;
+    const d = ws.getUserData();
+    if (d.ending || d.closed) return;
+    let bytes = 0;
+    let dropped = false;
+    const reader = viewer.reader;
+    const bound = this.#opts.channels.get(viewer.channelId)?.sendBound ?? VIEWER_SEND_BOUND;
+    if (viewer.mode === 'udp') bytes = this.#opts.udp.pump(viewer);
+    else ws.cork(() => {
+      for (;;) {
+        const congested = ws.getBufferedAmount() >= bound;
+        if (congested !== reader.congested) reader.setCongested(congested);
+        const frame = reader.next();
+        if (!frame) break;
+        // uWS copies the view before returning, so the ring may overwrite it afterwards.
+        const result = ws.send(frame, true);
+        bytes += frame.length;
+        if (result === 2) {
+          dropped = true;
+          break;
+        }
+      }
+    });
+    if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
+    if (!dropped && viewer.mode === 'tcp' && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
+      this.#goLive(viewer);
+    }
+    const { videoSkipped, drops } = viewer.reader;
+    if (videoSkipped !== viewer.countedSkips || drops !== viewer.countedDrops) {
+      const counters = this.#opts.groups.counters(viewer.channelId);
+      if (counters) {
+        counters.videoSkips += videoSkipped - viewer.countedSkips;
+        counters.drops += drops - viewer.countedDrops;
+      }
+      viewer.countedSkips = videoSkipped;
+      viewer.countedDrops = drops;
+    }
+    if (dropped) this.#opts.tooSlow(viewer);
+  }
+
+  #goLive(viewer: ViewerConn): void {
+    const media = this.#opts.channels.get(viewer.channelId);
+    // Frames of an unsent batch are already in its reader's past: the topic would send them twice.
+    if (!media || viewer.live || media.unsentFrom >= 0) return;
+    viewer.ws.subscribe(frameTopic(viewer.channelId));
+    viewer.live = true;
+    media.live++;
+    media.pumped.delete(viewer);
+  }
+
+  /** Back to the ring cursor, continuing right after the last frame the topic gave it. */
+  leaveLive(viewer: ViewerConn): void {
+    const media = this.#opts.channels.get(viewer.channelId);
+    if (!viewer.live) return;
+    viewer.live = false;
+    if (media) {
+      media.live--;
+      if (!viewer.detached) media.pumped.add(viewer);
+    }
+    const d = viewer.ws.getUserData();
+    if (!d.closed) viewer.ws.unsubscribe(frameTopic(viewer.channelId));
+    viewer.reader.resumeAtHead();
+  }
+
+  /**
+   * Live viewers whose socket buffers more than the bound leave the topic and go back to their
+   * ring cursor, where the backlog rules (audio only, keyframe jumps) apply. Timed, not per frame, so
+   * the per-frame work stays independent of the number of viewers.
+   */
+  sweep(): void {
+    for (const media of this.#opts.channels.values()) {
+      if (media.live === 0) continue;
+      for (const viewer of media.viewers) {
+        if (viewer.live && viewer.ws.getBufferedAmount() > media.sendBound) this.leaveLive(viewer);
+      }
+    }
+  }
+}
