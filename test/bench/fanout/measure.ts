@@ -68,7 +68,7 @@ export interface Measurement {
   slowSendQueueBytes: (number | null)[];
   /** the unit's top self-time functions over the window, when profiled */
   profileTop: SelfTime[] | null;
-  /** per measured unit (target.units, the main one first) */
+  /** per measured unit, in target.units order */
   units: UnitFigures[];
   /** where the CSM placed the viewers: unit id → viewers */
   viewersByUnit: Record<string, number>;
