@@ -2,7 +2,7 @@
 const benches: Record<string, { summary: string; run: (args: string[]) => Promise<void> }> = {
   control: { summary: 'CSM placement at scale with simulated units (no sockets)', run: async (a) => (await import('./control.js')).runControlBench(a) },
   ring: { summary: "a unit's ring buffer: one 2 Mbit/s stream to 1,000 readers", run: async (a) => (await import('./ring.js')).runRingBench(a) },
-  fanout: { summary: 'a real unit fanning a 2 Mbit/s stream out to TCP viewers, vs a naive ws server', run: async (a) => (await import('./fanout/fanout.js')).runFanoutBench(a) },
+  fanout: { summary: 'a real unit fanning a 2 Mbit/s stream out to TCP (vs a naive ws server) and UDP viewers, and across three relayed units', run: async (a) => (await import('./fanout/fanout.js')).runFanoutBench(a) },
 };
 
 export async function runBenchCommand(args: string[]): Promise<void> {

@@ -316,6 +316,10 @@ export class UdpPlane {
     if (!entry || viewer.detached) return;
     this.counters.opened++;
     viewer.mode = 'udp';
+    // Congestion of the WebSocket (the reader's flag, set by the TCP pump) says nothing about the data
+    // channel, whose own bound applies from now on; left set, it would skip this viewer's video for good.
+    viewer.reader.setCongested(false);
+    if (viewer.reader.waitingForKeyframe) this.#host.requestKeyframe(viewer.channelId);
     this.#host.modeChanged(viewer, 'udp');
     this.#host.sendText(viewer, { t: 'mode', mode: 'udp' });
     this.#logger.debug({ viewerId: viewer.viewerId, openMs: Math.round(performance.now() - entry.session.startedAt) }, 'viewer on UDP');

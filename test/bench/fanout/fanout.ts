@@ -10,6 +10,12 @@
  * them: whether the generator or the machine ran out of CPU, what was delivered against expected.
  * Every line also says where it ran: `netns` (the bench's own network namespace, netns.ts; false
  * with --host-net) and `tcpNotsentLowat` (as read there). relay-3 adds `hops` (relay.ts).
+ *
+ * UDP rows (udp-50/100/150) have the same keys (no baseline) plus completeShare, udpViewers and a
+ * `udp` object (udp-viewer.ts, measure.ts). Run as a group they go up in viewers and stop at the
+ * first row where the generator or the machine ran out of CPU (the bigger rows are emitted as
+ * skipped); then one more line, scenario `udp`, gives the unit's per-core efficiency over the rows
+ * that did not saturate (udpSummary).
  */
 import { parseArgs } from 'node:util';
 import { measure, type Measurement, type MeasureOptions } from './measure.js';
@@ -25,6 +31,7 @@ const log = (message: string): void => void process.stderr.write(`[bench fanout]
 const round = (v: number | null, digits = 2): number | null => (v === null || !Number.isFinite(v) ? v : Number(v.toFixed(digits)));
 
 const TARGETS = { mbpsPerCore: 4000, onTimeShare: 0.99, addedLatencyP99MsAt1000: 10, firstKeyframeP95Ms: 100, rssKiBPerViewer: 50 };
+const UDP_TARGETS = { mbpsPerCore: 500, completeShare: 0.99, firstKeyframeP95Ms: 100 };
 
 const DEFINITIONS = {
   mbpsPerCore: 'frame bytes read by the generator in the window, Mbit/s, ÷ unit CPU cores (utime+stime from /proc over the window ÷ wall)',
@@ -35,6 +42,18 @@ const DEFINITIONS = {
   loadGenCpuShare: 'generator CPU s ÷ (window wall s × generator processes); near 1 the generator limits the run',
   stillGettingAudio: 'the slow viewer read ≥ 45 of the 50 audio frames/s, with audio p50 latency ≤ 1 s (live audio), and was not closed',
   latencyCap: 'latencies over 120 s read as 120000',
+};
+
+const UDP_DEFINITIONS = {
+  ...DEFINITIONS,
+  mbpsPerCore: 'frame bytes of the frames the generator got whole off the data channel (or read on the WebSocket) in the window, Mbit/s, ÷ unit CPU cores (utime+stime from /proc over the window ÷ wall)',
+  onTimeShare: `frames complete ≤ ${ON_TIME_MS} ms after the publisher sent them ÷ (frames complete + frames given up), normal viewers`,
+  completeShare: 'data-channel frames with every chunk arrived ÷ (those + frames given up: not whole once 32 newer seqs were seen, incl. frames the unit skipped for a full send buffer), over the window',
+  udpViewers: "viewers the unit had switched to the data channel (`mode: udp`) at the window's end",
+  addedLatency: "publisher send stamp → the generator reading the frame's last chunk (data channel), loopback: unit, DTLS/SCTP both ends, the generator's read delay (an upper bound)",
+  firstKeyframe: "generator's connect start → end of the viewer's first keyframe (on the WebSocket: every socket starts on TCP)",
+  loadGenCpuShare: "generator CPU s (every thread: node-datachannel's DTLS/SCTP/ICE threads too, so a process can pass 1) ÷ (window wall s × generator processes); loadGenMainThreadShareMax: the busiest JavaScript thread",
+  udpOpenMs: 'connect start → the unit\'s `mode: udp` (WebSocket, udp-start, offer/answer, ICE, DTLS, SCTP)',
 };
 
 const otherCores = (m: Measurement): number | null =>
@@ -57,6 +76,10 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     rssKiBPerViewer: m.rssKiBPerViewer,
     loadGenCpuShare: round(lg.cpuShare, 3),
   };
+  if (scenario.mode === 'udp') {
+    out.completeShare = m.udp?.completeShare ?? null;
+    out.udpViewers = m.udp?.viewersOnUdp ?? 0;
+  }
   if (scenario.mode === 'tcp' && baseline) {
     out.baselineMbpsPerCore = baseline.mbpsPerCore;
     out.baselineRatio = round(m.mbpsPerCore / baseline.mbpsPerCore, 2);
@@ -74,6 +97,7 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     closes: lg.closes,
     connectRetries: lg.retries,
     loadGenCpuShareMax: round(lg.cpuShareMax, 3),
+    ...(scenario.mode === 'udp' ? { loadGenMainThreadShareMax: round(lg.mainThreadShareMax, 3) } : {}),
     loadGenCpuCores: round(lg.cpuSeconds / lg.wallSeconds, 3),
     loadGenWorkers: lg.workers,
     loadGenLoopDelayP99Ms: round(lg.loopDelayP99MsMax, 1),
@@ -90,6 +114,7 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     saturated,
     ...net,
   });
+  if (m.udp) out.udp = m.udp;
   if (scenario.kind === 'relay') {
     out.hops = hopFigures(m);
     out.viewersByUnit = m.viewersByUnit;
@@ -136,17 +161,69 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     windowSeconds: m.windowSeconds,
     publisherMaxLateMs: m.publisherMaxLateMs,
     ...(m.profileTop ? { profiled: true, unitProfileTop: m.profileTop } : {}),
-    targets: TARGETS,
-    met: {
-      mbpsPerCore: m.mbpsPerCore >= TARGETS.mbpsPerCore,
-      onTimeShare: (m.onTimeShare ?? 0) >= TARGETS.onTimeShare,
-      addedLatencyP99Ms: scenario.viewers <= 1000 ? (m.latencyP99Ms ?? Infinity) <= TARGETS.addedLatencyP99MsAt1000 : null,
-      firstKeyframeP95Ms: (m.firstKeyframeP95Ms ?? Infinity) <= TARGETS.firstKeyframeP95Ms,
-      rssKiBPerViewer: m.rssKiBPerViewer <= TARGETS.rssKiBPerViewer,
-    },
-    definitions: scenario.kind === 'relay' ? { ...DEFINITIONS, ...RELAY_DEFINITIONS } : DEFINITIONS,
+    ...(scenario.mode === 'udp'
+      ? {
+          targets: UDP_TARGETS,
+          met: {
+            mbpsPerCore: m.mbpsPerCore >= UDP_TARGETS.mbpsPerCore,
+            completeShare: (m.udp?.completeShare ?? 0) >= UDP_TARGETS.completeShare,
+            firstKeyframeP95Ms: (m.firstKeyframeP95Ms ?? Infinity) <= UDP_TARGETS.firstKeyframeP95Ms,
+          },
+          definitions: UDP_DEFINITIONS,
+        }
+      : {
+          targets: TARGETS,
+          met: {
+            mbpsPerCore: m.mbpsPerCore >= TARGETS.mbpsPerCore,
+            onTimeShare: (m.onTimeShare ?? 0) >= TARGETS.onTimeShare,
+            addedLatencyP99Ms: scenario.viewers <= 1000 ? (m.latencyP99Ms ?? Infinity) <= TARGETS.addedLatencyP99MsAt1000 : null,
+            firstKeyframeP95Ms: (m.firstKeyframeP95Ms ?? Infinity) <= TARGETS.firstKeyframeP95Ms,
+            rssKiBPerViewer: m.rssKiBPerViewer <= TARGETS.rssKiBPerViewer,
+          },
+          definitions: scenario.kind === 'relay' ? { ...DEFINITIONS, ...RELAY_DEFINITIONS } : DEFINITIONS,
+        }),
   });
   return out;
+}
+
+/** A measured UDP row, for the summary line. */
+interface UdpRow {
+  scenario: string;
+  viewers: number;
+  deliveredMbps: number;
+  unitCpuCores: number;
+  completeShare: number | null;
+  saturated: string | null;
+}
+
+/**
+ * The `udp` line: the unit's Mbit/s per core over the UDP rows where nothing ran out of CPU (neither
+ * the generator nor the machine), their delivered Mbit/s summed ÷ their unit cores summed; null with
+ * a note when every row saturated.
+ */
+function udpSummary(rows: UdpRow[], net: NetInfo): Record<string, unknown> {
+  const clean = rows.filter((r) => r.saturated === null);
+  const delivered = clean.reduce((s, r) => s + r.deliveredMbps, 0);
+  const cores = clean.reduce((s, r) => s + r.unitCpuCores, 0);
+  const mbpsPerCore = clean.length > 0 && cores > 0 ? round(delivered / cores, 1) : null;
+  const completeShares = clean.map((r) => r.completeShare ?? 0);
+  return {
+    bench: 'fanout',
+    scenario: 'udp',
+    mode: 'udp',
+    summary: 'unit Mbit/s per core over the UDP rows where neither the generator nor the machine saturated',
+    mbpsPerCore,
+    gbpsPerCore: mbpsPerCore === null ? null : round(mbpsPerCore / 1000, 3),
+    rows: clean.map((r) => r.scenario),
+    completeShareMin: completeShares.length > 0 ? Math.min(...completeShares) : null,
+    excluded: Object.fromEntries(rows.filter((r) => r.saturated !== null).map((r) => [r.scenario, `${r.saturated} saturated`])),
+    ...(clean.length === 0 ? { note: rows.length === 0 ? 'no UDP row was measured' : 'the generator or the machine saturated in every UDP row: no clean figure' } : {}),
+    perRow: rows.map((r) => ({ scenario: r.scenario, viewers: r.viewers, mbpsPerCore: r.unitCpuCores > 0 ? round(r.deliveredMbps / r.unitCpuCores, 1) : null, saturated: r.saturated })),
+    targets: { mbpsPerCore: UDP_TARGETS.mbpsPerCore, completeShare: UDP_TARGETS.completeShare },
+    met: clean.length === 0 ? null : { mbpsPerCore: (mbpsPerCore ?? 0) >= UDP_TARGETS.mbpsPerCore, completeShare: Math.min(...completeShares) >= UDP_TARGETS.completeShare },
+    cores: machineCores(),
+    ...net,
+  };
 }
 
 export async function runFanoutBench(args: string[]): Promise<void> {
@@ -168,7 +245,7 @@ export async function runFanoutBench(args: string[]): Promise<void> {
   if (values.help) {
     process.stdout.write(
       'usage: onair bench fanout [tcp|udp|relay|all|<scenario> …] [--seconds 8] [--warmup 2 (tcp-slow-500: 40)] [--workers 2]\n' +
-        '       [--connect-per-sec N (default max(200, viewers/2))] [--no-baseline] [--cpu-prof DIR (unit profile)]\n' +
+        '       [--connect-per-sec N (default max(200, viewers/2); udp rows: 25)] [--no-baseline] [--cpu-prof DIR (unit profile)]\n' +
         "       [--host-net (the host's loopback; default: a private network namespace with tcp_notsent_lowat=131072, as root)]\n",
     );
     return;
@@ -192,16 +269,25 @@ export async function runFanoutBench(args: string[]): Promise<void> {
   process.once('SIGTERM', interrupted);
   const started = performance.now();
   let failures = 0;
+  const udpRows: UdpRow[] = [];
+  /** the first UDP row that saturated: bigger UDP rows are not run after it */
+  let udpSaturatedAt: UdpRow | null = null;
   for (const scenario of scenarios) {
     if (scenario.notBuilt) {
       emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, skipped: scenario.notBuilt, ...net });
+      continue;
+    }
+    if (scenario.mode === 'udp' && udpSaturatedAt && scenario.viewers > udpSaturatedAt.viewers) {
+      const skipped = `the ${udpSaturatedAt.saturated} saturated at ${udpSaturatedAt.scenario}: more viewers would measure it, not the unit (run ${scenario.name} alone to measure anyway)`;
+      log(`${scenario.name}: skipped, ${skipped}`);
+      emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, skipped, ...net });
       continue;
     }
     const options: MeasureOptions = {
       workers: Number(values.workers),
       warmupSeconds: values.warmup !== undefined ? Number(values.warmup) : (scenario.warmupSeconds ?? DEFAULT_WARMUP_SECONDS),
       measureSeconds: Number(values.seconds),
-      connectPerSec: Number(values['connect-per-sec']) || Math.max(200, scenario.viewers / 2),
+      connectPerSec: Number(values['connect-per-sec']) || scenario.connectPerSec || Math.max(200, scenario.viewers / 2),
       cpuProfDir: values['cpu-prof'],
       log: (message) => log(`${scenario.name}: ${message}`),
     };
@@ -218,12 +304,25 @@ export async function runFanoutBench(args: string[]): Promise<void> {
       const result = line(scenario, onair, baseline, net);
       if (result.saturated) log(`${scenario.name}: WARNING the ${String(result.saturated)} ran out of CPU: the figures measure it, not only the unit`);
       emit(result);
+      if (scenario.mode === 'udp') {
+        const row: UdpRow = {
+          scenario: scenario.name,
+          viewers: scenario.viewers,
+          deliveredMbps: onair.deliveredMbps,
+          unitCpuCores: onair.serverCpuCores,
+          completeShare: onair.udp?.completeShare ?? null,
+          saturated: (result.saturated as string | null) ?? null,
+        };
+        udpRows.push(row);
+        if (row.saturated !== null && (udpSaturatedAt === null || row.viewers < udpSaturatedAt.viewers)) udpSaturatedAt = row;
+      }
     } catch (error) {
       failures++;
       log(`${scenario.name}: FAILED ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, error: String(error instanceof Error ? error.message : error), ...net });
     }
   }
+  if (scenarios.some((s) => s.mode === 'udp' && !s.notBuilt)) emit(udpSummary(udpRows, net));
   log(`done in ${Math.round((performance.now() - started) / 1000)} s`);
   if (failures > 0) throw new Error(`${failures} fanout scenario(s) failed`);
 }

@@ -3,23 +3,36 @@
  * (viewer-stats.ts) and reports its own CPU time and event-loop delay, so the bench can tell a
  * saturated generator from a saturated unit. Commands arrive over IPC: connect (paced), mark (start
  * of the window), report (end of it), close.
+ *
+ * UDP viewers (udp-viewer.ts) are settled once they have their first keyframe and the unit has
+ * switched them to the data channel (or refused, or they gave up). A process that made peer
+ * connections closes them and runs node-datachannel's cleanup before it exits (close, SIGTERM, or
+ * the parent gone).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { LoadGenCommand, LoadGenReply, WorkerReport } from './loadgen.js';
+import type { LoadGenCommand, LoadGenReply, WorkerReport, WorkerUdp } from './loadgen.js';
+import { threadCpuSeconds } from './proc-stats.js';
 import { ViewerStats, type ViewerTrack } from './viewer-stats.js';
-import { createViewerConnection, type ViewerConnection } from './viewer-transport.js';
+import { cleanupTransports, createViewerConnection, prepareTransport, type Transport, type ViewerConnection } from './viewer-transport.js';
 
 /** a ticket's group may reach the unit a moment after the CSM answered the join */
 const RETRY_CODES = new Set([4418]);
 const MAX_ATTEMPTS = 3;
 const RETRY_DELAY_MS = 250;
 const PACE_MS = 10;
+/** after close: time for the sockets and peer connections to go before cleanup and exit */
+const EXIT_DELAY_MS = 200;
 
 interface Viewer {
   track: ViewerTrack;
   connection: ViewerConnection | null;
   closedCode: number | null;
   opened: boolean;
+  /** udp: ms from connect start to the unit's `mode: udp`; NaN until then */
+  udpOpenMs: number;
+  /** udp: seqs given up on since the connect, and at the window's start */
+  udpLost: number;
+  udpLostAtMark: number;
 }
 
 const reply = (message: LoadGenReply): void => void process.send?.(message);
@@ -28,12 +41,14 @@ const viewers: Viewer[] = [];
 const closes: Record<string, number> = {};
 let closing = false;
 let retries = 0;
+let transportInUse: Transport = 'tcp';
 let cpuMark = process.cpuUsage();
+let mainThreadMark = threadCpuSeconds(process.pid, process.pid);
 let wallMark = performance.now();
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 
-function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'][number], slowBytesPerSec: number, transport: 'tcp' | 'udp', viewer: Viewer, attempt: number): void {
+function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'][number], slowBytesPerSec: number, transport: Transport, viewer: Viewer, attempt: number): void {
   viewer.track.connectStartedAt = performance.now();
   viewer.track.lastSeq = -1;
   const connection = createViewerConnection(
@@ -42,6 +57,18 @@ function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'
     {
       onOpen: () => void (viewer.opened = true),
       onBinary: (message, readAt) => stats.frameArrived(viewer.track, message, readAt),
+      onUdpFrame: (frame, readAt) => stats.udpFrame(viewer.track, frame, readAt),
+      onUdpLost: (frames) => {
+        viewer.udpLost += frames;
+        stats.udpLost(viewer.track, frames);
+      },
+      onUdpChunk: (bytes, outcome) => stats.udpChunk(viewer.track, bytes, outcome),
+      onMode: (mode, at) => {
+        if (mode === 'udp' && Number.isNaN(viewer.udpOpenMs)) viewer.udpOpenMs = at - viewer.track.connectStartedAt;
+        // Back on the WebSocket: its first frame starts the gap count afresh (the data channel's
+        // undecided seqs were counted lost; the unit resends its last ones on the socket).
+        if (mode === 'tcp') viewer.track.lastSeq = -1;
+      },
       onClose: (code) => {
         if (closing || viewer.connection !== connection) return;
         if (RETRY_CODES.has(code) && attempt < MAX_ATTEMPTS) {
@@ -61,7 +88,9 @@ function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'
   connection.open();
 }
 
-function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>): void {
+async function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>): Promise<void> {
+  await prepareTransport(command.transport);
+  transportInUse = command.transport;
   const start = viewers.length;
   let next = 0;
   let credit = 0;
@@ -71,17 +100,19 @@ function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>): void
     while (credit >= 1 && next < command.viewers.length) {
       credit--;
       const spec = command.viewers[next++]!;
-      const viewer: Viewer = { track: stats.track(spec.slow ? 'slow' : 'normal', spec.tag ?? null), connection: null, closedCode: null, opened: false };
+      const viewer: Viewer = { track: stats.track(spec.slow ? 'slow' : 'normal', spec.tag ?? null), connection: null, closedCode: null, opened: false, udpOpenMs: NaN, udpLost: 0, udpLostAtMark: 0 };
       viewers.push(viewer);
       openViewer(spec, command.slowBytesPerSec, command.transport, viewer, 1);
     }
     if (next >= command.viewers.length) clearInterval(pacer);
   }, PACE_MS);
-  // Settled: every viewer has its first keyframe or is closed for good; bounded by the timeout.
+  // Settled: every viewer has its first keyframe (and a UDP viewer its answer to udp-start) or is
+  // closed for good; bounded by the timeout.
   const deadline = performance.now() + command.settleTimeoutMs;
+  const settled = (v: Viewer): boolean => v.closedCode !== null || (!Number.isNaN(v.track.firstKeyframeMs) && v.connection?.udpState !== 'negotiating');
   const settle = setInterval(() => {
     const mine = viewers.slice(start);
-    const unsettled = mine.filter((v) => Number.isNaN(v.track.firstKeyframeMs) && v.closedCode === null).length;
+    const unsettled = mine.filter((v) => !settled(v)).length;
     if ((next >= command.viewers.length && unsettled === 0) || performance.now() > deadline) {
       clearInterval(settle);
       clearInterval(pacer);
@@ -90,8 +121,27 @@ function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>): void
   }, 50);
 }
 
+function udpReport(normal: Viewer[]): WorkerUdp | null {
+  if (transportInUse !== 'udp') return null;
+  const states: Record<string, number> = {};
+  let wsFramesBeforeUdp = 0;
+  for (const v of viewers) {
+    const state = v.closedCode !== null ? 'closed' : (v.connection?.udpState ?? 'none');
+    states[state] = (states[state] ?? 0) + 1;
+    wsFramesBeforeUdp += v.connection?.wsFramesBeforeUdp ?? 0;
+  }
+  return {
+    openMs: Float64Array.from(normal.map((v) => v.udpOpenMs)),
+    states,
+    wsFramesBeforeUdp,
+    viewersWithLoss: viewers.filter((v) => v.udpLost > v.udpLostAtMark).length,
+    lostMaxPerViewer: Math.max(0, ...viewers.map((v) => v.udpLost - v.udpLostAtMark)),
+  };
+}
+
 function report(): WorkerReport {
   const cpu = process.cpuUsage(cpuMark);
+  const mainThreadCpuSeconds = threadCpuSeconds(process.pid, process.pid) - mainThreadMark;
   const normal = viewers.filter((v) => v.track.cls === 'normal');
   const firstKeyframeMsByTag: Record<string, Float64Array> = {};
   for (const tag of Object.keys(stats.tagged)) firstKeyframeMsByTag[tag] = Float64Array.from(normal.filter((v) => v.track.tag === tag).map((v) => v.track.firstKeyframeMs));
@@ -99,6 +149,7 @@ function report(): WorkerReport {
     type: 'report',
     pid: process.pid,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    mainThreadCpuSeconds,
     wallSeconds: (performance.now() - wallMark) / 1000,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     counters: stats.counters,
@@ -109,26 +160,42 @@ function report(): WorkerReport {
     open: viewers.filter((v) => v.closedCode === null && v.opened).length,
     retries,
     slowLocalPorts: viewers.filter((v) => v.track.cls === 'slow').map((v) => v.connection?.localPort ?? 0),
+    udp: udpReport(normal),
   };
+}
+
+/** Closes every viewer, then (peer connections gone) node-datachannel's cleanup, then exits. Once. */
+function shutdown(): void {
+  if (closing) return;
+  closing = true;
+  for (const v of viewers) v.connection?.close();
+  setTimeout(() => {
+    try {
+      cleanupTransports();
+    } finally {
+      process.exit(0);
+    }
+  }, EXIT_DELAY_MS);
 }
 
 process.on('message', (command: LoadGenCommand) => {
   switch (command.type) {
     case 'connect':
-      return connectAll(command);
+      connectAll(command).catch((error: unknown) => reply({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+      return;
     case 'mark':
       stats.reset();
       cpuMark = process.cpuUsage();
+      mainThreadMark = threadCpuSeconds(process.pid, process.pid);
+      for (const v of viewers) v.udpLostAtMark = v.udpLost;
       wallMark = performance.now();
       loopDelay.reset();
       return reply({ type: 'marked' });
     case 'report':
       return reply(report());
     case 'close':
-      closing = true;
-      for (const v of viewers) v.connection?.close();
-      setTimeout(() => process.exit(0), 50).unref();
-      return;
+      return shutdown();
   }
 });
-process.once('disconnect', () => process.exit(0));
+process.once('disconnect', shutdown);
+process.once('SIGTERM', shutdown);

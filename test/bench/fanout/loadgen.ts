@@ -5,8 +5,12 @@
  *
  * loadGenCpuShare = generator CPU seconds ÷ (window wall seconds × generator processes): the mean
  * busy share of a generator process (a Node process does its socket reading on one thread). Near 1
- * the generator, not the unit, is what limits the run; `loadGenCpuShareMax` is the busiest one.
+ * the generator, not the unit, is what limits the run; `loadGenCpuShareMax` is the busiest one. The
+ * share counts every thread of the process: a UDP viewer's DTLS, SCTP and ICE run on
+ * node-datachannel's own threads, so it can pass 1; `mainThreadShareMax` is the busiest JavaScript
+ * thread alone.
  */
+import { once } from 'node:events';
 import { forkHere, ofType, type Child } from './children.js';
 import type { Transport } from './viewer-transport.js';
 import { mergeCounters, newCounters, type ClassCounters, type ViewerClass } from './viewer-stats.js';
@@ -32,10 +36,25 @@ export interface WorkerConnected {
   withKeyframe: number;
 }
 
+/** A UDP generator's own view of its viewers (not windowed: since they connected). */
+export interface WorkerUdp {
+  /** per normal viewer: ms from connect start to the unit's `mode: udp`; NaN: never */
+  openMs: Float64Array;
+  /** viewers per UdpState now (viewer-transport.ts), `closed` for closed sockets */
+  states: Record<string, number>;
+  /** WebSocket frames before the switch, all viewers */
+  wsFramesBeforeUdp: number;
+  /** over the window: viewers that lost frames on the data channel, and the most one lost */
+  viewersWithLoss: number;
+  lostMaxPerViewer: number;
+}
+
 export interface WorkerReport {
   type: 'report';
   pid: number;
   cpuSeconds: number;
+  /** the JavaScript thread alone (/proc/self/task/<pid>) */
+  mainThreadCpuSeconds: number;
   wallSeconds: number;
   loopDelayP99Ms: number;
   counters: Record<ViewerClass, ClassCounters>;
@@ -48,6 +67,7 @@ export interface WorkerReport {
   open: number;
   retries: number;
   slowLocalPorts: number[];
+  udp: WorkerUdp | null;
 }
 
 export type LoadGenReply = WorkerConnected | WorkerReport | { type: 'marked' } | { type: 'error'; message: string };
@@ -59,6 +79,8 @@ export interface LoadReport {
   /** see the file comment */
   cpuShare: number;
   cpuShareMax: number;
+  /** the busiest JavaScript thread's share of a core */
+  mainThreadShareMax: number;
   loopDelayP99MsMax: number;
   counters: Record<ViewerClass, ClassCounters>;
   /** per viewer tag (ViewerSpec.tag), merged over the workers */
@@ -69,6 +91,8 @@ export interface LoadReport {
   open: number;
   retries: number;
   slowLocalPorts: number[];
+  /** merged over the workers; null for TCP */
+  udp: WorkerUdp | null;
 }
 
 const concat = (arrays: Float64Array[]): Float64Array => {
@@ -154,6 +178,7 @@ export class LoadGenerator {
       wallSeconds,
       cpuShare: cpuSeconds / (wallSeconds * reports.length),
       cpuShareMax: Math.max(...reports.map((r) => r.cpuSeconds / r.wallSeconds)),
+      mainThreadShareMax: Math.max(...reports.map((r) => r.mainThreadCpuSeconds / r.wallSeconds)),
       loopDelayP99MsMax: Math.max(...reports.map((r) => r.loopDelayP99Ms)),
       counters,
       tagged,
@@ -163,11 +188,31 @@ export class LoadGenerator {
       open: reports.reduce((s, r) => s + r.open, 0),
       retries: reports.reduce((s, r) => s + r.retries, 0),
       slowLocalPorts: reports.flatMap((r) => r.slowLocalPorts),
+      udp: mergeUdp(reports),
     };
   }
 
+  /** Asks every worker to close its viewers and exit (UDP: after node-datachannel's cleanup); kills by PID what is still there after 3 s. */
   async close(): Promise<void> {
+    const exits = this.#workers.map((w) => (w.process.exitCode !== null || w.process.signalCode !== null ? Promise.resolve() : once(w.process, 'exit').then(() => {})));
     for (const w of this.#workers) w.send({ type: 'close' } satisfies LoadGenCommand);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(exits), new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+    clearTimeout(timer);
     await Promise.all(this.#workers.map((w) => w.stop(2000)));
   }
+}
+
+function mergeUdp(reports: WorkerReport[]): WorkerUdp | null {
+  const udp = reports.map((r) => r.udp).filter((u): u is WorkerUdp => u !== null);
+  if (udp.length === 0) return null;
+  const states: Record<string, number> = {};
+  for (const u of udp) for (const [state, n] of Object.entries(u.states)) states[state] = (states[state] ?? 0) + n;
+  return {
+    openMs: concat(udp.map((u) => u.openMs)),
+    states,
+    wsFramesBeforeUdp: udp.reduce((s, u) => s + u.wsFramesBeforeUdp, 0),
+    viewersWithLoss: udp.reduce((s, u) => s + u.viewersWithLoss, 0),
+    lostMaxPerViewer: Math.max(...udp.map((u) => u.lostMaxPerViewer)),
+  };
 }

@@ -12,10 +12,12 @@
  * RSS before they joined) ÷ viewers, each RSS the median of samples (before: 6 over 0.5 s; with
  * viewers: every 0.5 s of the window), because V8's heap alone moves RSS by megabytes between GCs.
  * With several units (the relay scenario) CPU and RSS are summed over them and also kept per unit.
+ * UDP viewers (udp-viewer.ts) add `udp`: how many reached the data channel and when, and what share
+ * of the window's frames came whole off it (completeShare = complete ÷ (complete + given up)).
  */
 import { percentile } from './latency-histogram.js';
 import { LoadGenerator, type LoadReport, type ViewerSpec } from './loadgen.js';
-import { machineBusyShare, machineCpu, machineSoftirqCores, processCpuSeconds, processCpuTimes, processRssKiB, tcpSendQueueBytes } from './proc-stats.js';
+import { machineBusyShare, machineCpu, machineSoftirqCores, processCpuSeconds, processCpuTimes, processRssKiB, tcpSendQueueBytes, udpKernelCounters } from './proc-stats.js';
 import { startPublisher, type RunningPublisher } from './publisher.js';
 import type { Scenario } from './scenarios.js';
 import type { Target } from './targets.js';
@@ -76,6 +78,59 @@ export interface Measurement {
   tagged: Record<string, TagFigures>;
   /** unit id → depth in the channel's tree, when the target knows it (relay.ts) */
   unitDepths: Record<string, number> | null;
+  /** UDP viewers only */
+  udp: UdpFigures | null;
+}
+
+export interface UdpFigures {
+  /** viewers on the data channel at the window's end */
+  viewersOnUdp: number;
+  /** viewers per path state at the window's end (viewer-transport.ts UdpState; `closed`) */
+  states: Record<string, number>;
+  /** frames complete off the data channel ÷ (complete + given up), over the window */
+  completeShare: number | null;
+  framesComplete: number;
+  framesLost: number;
+  /** viewers that lost any frame in the window, and the most one viewer lost */
+  viewersWithLoss: number;
+  lostMaxPerViewer: number;
+  /** chunks for seqs already given up on, or repeated; chunks that were not chunks */
+  lateChunks: number;
+  badChunks: number;
+  /** frames the WebSocket delivered in the window (viewers not, or no longer, on the data channel) */
+  wsFramesInWindow: number;
+  /** frames the WebSocket delivered before the switch, all viewers, since they connected */
+  wsFramesBeforeUdp: number;
+  /** connect start → `mode: udp` */
+  openMsP50: number | null;
+  openMsP95: number | null;
+  openMsMax: number | null;
+  /** data-channel messages read in the window, bytes with chunk headers, Mbit/s */
+  chunkMbps: number;
+  /** over the window, from the unit's /metrics: video frames it skipped (a viewer's send buffer over its bound) and laps */
+  unitVideoSkips: number | null;
+  unitDrops: number | null;
+  /** over the window, the kernel's UDP receive drops and send-buffer errors (/proc/net/snmp of the namespace the bench runs in) */
+  kernelUdpRcvbufErrors: number;
+  kernelUdpInErrors: number;
+  kernelUdpSndbufErrors: number;
+}
+
+/** The unit's monotonic per-channel counters from its /metrics (summed over channels); null when unreadable. */
+async function unitChannelCounters(port: number): Promise<{ videoSkips: number; drops: number } | null> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!response.ok) return null;
+    const text = await response.text();
+    const sum = (name: string): number =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`))
+        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { videoSkips: sum('onair_unit_channel_video_skips'), drops: sum('onair_unit_channel_drops') };
+  } catch {
+    return null;
+  }
 }
 
 export interface UnitFigures {
@@ -107,6 +162,30 @@ function keyframePercentile(values: Float64Array, p: number): number | null {
   if (sorted.length === 0) return null;
   const v = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   return Number.isFinite(v) ? v : null;
+}
+
+type WindowUdpFigures = Omit<UdpFigures, 'unitVideoSkips' | 'unitDrops' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
+
+function udpFigures(u: NonNullable<LoadReport['udp']>, normal: ClassCounters, wallSeconds: number): WindowUdpFigures {
+  const decided = normal.udpFrames + normal.udpLost;
+  const opened = Array.from(u.openMs).filter((v) => !Number.isNaN(v));
+  return {
+    viewersOnUdp: u.states.udp ?? 0,
+    states: u.states,
+    completeShare: decided > 0 ? round(normal.udpFrames / decided, 4) : null,
+    framesComplete: normal.udpFrames,
+    framesLost: normal.udpLost,
+    viewersWithLoss: u.viewersWithLoss,
+    lostMaxPerViewer: u.lostMaxPerViewer,
+    lateChunks: normal.udpLateChunks,
+    badChunks: normal.udpBadChunks,
+    wsFramesInWindow: normal.frames - normal.udpFrames,
+    wsFramesBeforeUdp: u.wsFramesBeforeUdp,
+    openMsP50: round(keyframePercentile(u.openMs, 50), 1),
+    openMsP95: round(keyframePercentile(u.openMs, 95), 1),
+    openMsMax: opened.length > 0 ? round(Math.max(...opened), 1) : null,
+    chunkMbps: round((normal.udpChunkBytes * 8) / wallSeconds / 1e6)!,
+  };
 }
 
 /** RSS of every unit, the median of `samples` readings `everyMs` apart. */
@@ -162,6 +241,9 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
       profiler = await startUnitProfiler(target.pid, target.stderr, options.cpuProfDir);
     }
     const helpers: Record<string, number> = { ...target.helperPids, publisher: publisher.pid };
+    const udpMode = scenario.mode === 'udp';
+    const unitCounters0 = udpMode ? await unitChannelCounters(target.mediaPort) : null;
+    const kernelUdp0 = udpKernelCounters();
     const helperCpu0 = Object.fromEntries(Object.entries(helpers).map(([name, pid]) => [name, processCpuSeconds(pid)]));
     const cpu0 = unitPids.map(processCpuTimes);
     const machine0 = machineCpu();
@@ -191,6 +273,8 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
     const systemSeconds = cpu1.reduce((s, c, k) => s + c.system - cpu0[k]!.system, 0);
     const kernelShare = cpuSeconds > 0 ? systemSeconds / cpuSeconds : null;
     const machine1 = machineCpu();
+    const kernelUdp1 = udpKernelCounters();
+    const unitCounters1 = udpMode ? await unitChannelCounters(target.mediaPort) : null;
     const profileFile = `unit-${scenario.name}-${Date.now()}.cpuprofile`;
     const profileTop = profiler ? await profiler.stop(profileFile) : null;
     if (profileTop) log(`unit CPU profile of the window: ${options.cpuProfDir}/${profileFile}`);
@@ -215,6 +299,17 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
         firstKeyframeMissing: firsts.filter((v) => Number.isNaN(v)).length,
       };
     }
+    const udp = report.udp
+      ? {
+          ...udpFigures(report.udp, normal, wallSeconds),
+          unitVideoSkips: unitCounters0 && unitCounters1 ? unitCounters1.videoSkips - unitCounters0.videoSkips : null,
+          unitDrops: unitCounters0 && unitCounters1 ? unitCounters1.drops - unitCounters0.drops : null,
+          kernelUdpRcvbufErrors: kernelUdp1.rcvbufErrors - kernelUdp0.rcvbufErrors,
+          kernelUdpInErrors: kernelUdp1.inErrors - kernelUdp0.inErrors,
+          kernelUdpSndbufErrors: kernelUdp1.sndbufErrors - kernelUdp0.sndbufErrors,
+        }
+      : null;
+    if (udp) log(`on UDP ${udp.viewersOnUdp}/${scenario.viewers}, complete ${udp.completeShare}, connect → udp p95 ${udp.openMsP95} ms`);
     const ready = publisher.ready;
     const stopped = await publisher.stop();
     publisher = null;
@@ -253,6 +348,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
       viewersByUnit,
       tagged,
       unitDepths: target.unitDepths ?? null,
+      udp,
     };
   } finally {
     await generator?.close().catch(() => {});

@@ -24,15 +24,34 @@ export function processCpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** utime + stime of one thread of a process, in seconds (a process's main thread: tid = pid). */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  const { user, system } = cpuTimesOf(`/proc/${pid}/task/${tid}/stat`);
+  return user + system;
+}
+
 /** utime and stime of a process apart, in seconds: user space (JS, uWS, V8) and the kernel (socket copies). */
 export function processCpuTimes(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return cpuTimesOf(`/proc/${pid}/stat`);
+}
+
+function cpuTimesOf(path: string): { user: number; system: number } {
+  const stat = readFileSync(path, 'utf8');
   // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After ')' the first field is field 3 (state); utime is field 14, stime field 15.
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
   return { user: utime / clockTicksPerSecond(), system: stime / clockTicksPerSecond() };
+}
+
+/** The kernel's UDP counters (/proc/net/snmp, this network namespace): datagrams dropped on receive, full buffers. */
+export function udpKernelCounters(): { inErrors: number; rcvbufErrors: number; sndbufErrors: number } {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = (lines[0] ?? '').trim().split(/\s+/).slice(1);
+  const values = (lines[1] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const get = (name: string): number => values[names.indexOf(name)] ?? 0;
+  return { inErrors: get('InErrors'), rcvbufErrors: get('RcvbufErrors'), sndbufErrors: get('SndbufErrors') };
 }
 
 /** VmRSS of a process, in KiB. */

@@ -3,7 +3,8 @@
  * hand and parses server frames minimally, so that the generator spends its CPU on reading bytes and
  * not on a WebSocket library. Server frames are unmasked (RFC 6455 §5.1); only what a unit or the
  * naive server sends is handled: unfragmented binary and text messages, ping (answered with a masked
- * pong), pong, close. A message lying wholly in one read is handed on as a view of that read (no
+ * pong), pong, close. Text messages go to `onText` when given (a UDP viewer's signalling), and
+ * `sendText` sends one (masked, as a client must). A message lying wholly in one read is handed on as a view of that read (no
  * copy); one that spans reads is gathered into this viewer's reusable buffer. Either way the view is
  * valid only during the `onBinary` call.
  *
@@ -20,6 +21,8 @@ export interface RawWsHandlers {
   onOpen(): void;
   /** the server's close code (1005 without one, 1006 for a lost connection, -status for a refused upgrade) */
   onClose(code: number, reason: string): void;
+  /** a text message (the unit's signalling and mode messages); ignored without it */
+  onText?(text: string): void;
 }
 
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -87,6 +90,12 @@ export class RawWsViewer {
 
   close(): void {
     this.#closed(1000, 'closed by the generator');
+  }
+
+  /** Sends a text message (after the 101; dropped before it or once closed). */
+  sendText(text: string): void {
+    if (this.#state === State.HANDSHAKE || this.#state === State.CLOSED) return;
+    this.#sendMasked(0x1, Buffer.from(text, 'utf8'));
   }
 
   /** this end's port, to find the server's side of the connection in /proc/net/tcp */
@@ -196,7 +205,8 @@ export class RawWsViewer {
     switch (this.#opcode) {
       case 0x2:
         return this.#handlers.onBinary(message, readAt);
-      case 0x1: // text: chat lines, mode messages; not media
+      case 0x1: // text: chat lines, mode and signalling messages; not media
+        return this.#handlers.onText?.(message.toString('utf8'));
       case 0xa: // pong
         return;
       case 0x9:
@@ -212,13 +222,31 @@ export class RawWsViewer {
 
   /** Client frames must be masked (RFC 6455 §5.3). */
   #pong(payload: Buffer): void {
-    if (payload.length > 125 || !this.#socket) return;
+    if (payload.length > 125) return;
+    this.#sendMasked(0xa, payload);
+  }
+
+  /** One unfragmented, masked client frame. */
+  #sendMasked(opcode: number, payload: Buffer): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    const n = payload.length;
+    const lengthBytes = n < 126 ? 0 : n < 65_536 ? 2 : 8;
+    const at = 2 + lengthBytes;
+    const frame = Buffer.allocUnsafe(at + 4 + n);
+    frame[0] = 0x80 | opcode;
+    if (n < 126) frame[1] = 0x80 | n;
+    else if (n < 65_536) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(n, 2);
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+      frame.writeUInt32BE(n >>> 0, 6);
+    }
     const mask = randomBytes(4);
-    const frame = Buffer.alloc(6 + payload.length);
-    frame[0] = 0x8a;
-    frame[1] = 0x80 | payload.length;
-    mask.copy(frame, 2);
-    for (let i = 0; i < payload.length; i++) frame[6 + i] = payload[i]! ^ mask[i & 3]!;
-    this.#socket.write(frame);
+    mask.copy(frame, at);
+    for (let i = 0; i < n; i++) frame[at + 4 + i] = payload[i]! ^ mask[i & 3]!;
+    socket.write(frame);
   }
 }

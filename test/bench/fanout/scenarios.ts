@@ -3,7 +3,8 @@
  * `… fanout tcp`, `… fanout all`). The issue lists four kinds; this file says which are built:
  * - tcp: WebSocket viewers of one unit, with the naive `ws` baseline in the same run;
  * - tcp-slow: one viewer reading at a tenth of the stream rate among 500;
- * - udp: data-channel viewers (to come: a `udp` transport in viewer-transport.ts, then `built: true`);
+ * - udp: data-channel viewers (udp-viewer.ts), connected at UDP_CONNECT_PER_SEC (DTLS handshakes are
+ *   expensive on both sides); no baseline;
  * - relay: one channel across three units, latency added per hop (relay.ts).
  */
 import { RELAY_VIEWERS } from './relay.js';
@@ -23,6 +24,8 @@ export interface Scenario {
   notBuilt: string | null;
   /** the warm-up when `--warmup` is not given (default DEFAULT_WARMUP_SECONDS) */
   warmupSeconds?: number;
+  /** viewers connected per second when `--connect-per-sec` is not given (default max(200, viewers / 2)) */
+  connectPerSec?: number;
 }
 
 export const DEFAULT_WARMUP_SECONDS = 2;
@@ -32,6 +35,8 @@ export const DEFAULT_WARMUP_SECONDS = 2;
  * to the unit's bound) has drained at a tenth of the stream rate: tens of seconds (measured: see README).
  */
 export const SLOW_WARMUP_SECONDS = 40;
+/** UDP viewers connected per second, all generator processes together: each is a DTLS handshake on both sides */
+export const UDP_CONNECT_PER_SEC = 25;
 
 const tcp = (viewers: number, bitrateMbps: number, name = `tcp-${viewers}`): Scenario => ({ name, kind: 'fanout', mode: 'tcp', viewers, bitrateMbps, slowViewers: 0, baseline: true, notBuilt: null });
 const udp = (viewers: number): Scenario => ({
@@ -42,7 +47,8 @@ const udp = (viewers: number): Scenario => ({
   bitrateMbps: 2,
   slowViewers: 0,
   baseline: false,
-  notBuilt: 'the UDP viewer transport is not built yet (viewer-transport.ts)',
+  notBuilt: null,
+  connectPerSec: UDP_CONNECT_PER_SEC,
 });
 
 export const SCENARIOS: readonly Scenario[] = [

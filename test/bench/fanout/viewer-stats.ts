@@ -10,12 +10,19 @@
  * - missed: sequence gaps (frames the server skipped or dropped for this viewer). The on-time share
  *   is on time ÷ (received + missed), so skipping frames cannot make a server look punctual.
  *
+ * - UDP viewers (udp-viewer.ts): a frame off the data channel counts when its last chunk arrives
+ *   (`udpFrame`, latency to that chunk); seq gaps are not inferred from arrival order (the channel is
+ *   unordered) but reported by the viewer's own accounting (`udpLost`, udp-frames.ts) into `missed`
+ *   and `udpLost`. Frames the WebSocket delivers (before the switch, or after a fallback) count as
+ *   on TCP. `udpFrames` / (`udpFrames` + `udpLost`) is the share of frames complete on the channel.
+ *
  * A viewer may also carry a tag (the relay scenario: `depth1` … `depth3`, the depth of its unit in
  * the channel's tree): its frames then count in its class and, once more, in `tagged[tag]`.
  */
 import { FrameKind, peekFrameHeader } from '../../../protocol/media-frame.js';
 import { merge, newHistogram, record } from './latency-histogram.js';
 import { STAMP_BYTES } from './stream.js';
+import type { ChunkOutcome } from './udp-frames.js';
 
 export const ON_TIME_MS = 100;
 
@@ -34,10 +41,37 @@ export interface ClassCounters {
   badFrames: number;
   latency: Uint32Array;
   audioLatency: Uint32Array;
+  /** udp: frames complete off the data channel (also in `frames`) */
+  udpFrames: number;
+  /** udp: seqs given up on the data channel (also in `missed`) */
+  udpLost: number;
+  /** udp: data-channel messages, and their bytes (chunk headers included) */
+  udpChunks: number;
+  udpChunkBytes: number;
+  /** udp: chunks for a seq already given up on, or repeated */
+  udpLateChunks: number;
+  udpBadChunks: number;
 }
 
 export function newCounters(): ClassCounters {
-  return { viewers: 0, frames: 0, videoFrames: 0, audioFrames: 0, onTime: 0, missed: 0, bytes: 0, badFrames: 0, latency: newHistogram(), audioLatency: newHistogram() };
+  return {
+    viewers: 0,
+    frames: 0,
+    videoFrames: 0,
+    audioFrames: 0,
+    onTime: 0,
+    missed: 0,
+    bytes: 0,
+    badFrames: 0,
+    latency: newHistogram(),
+    audioLatency: newHistogram(),
+    udpFrames: 0,
+    udpLost: 0,
+    udpChunks: 0,
+    udpChunkBytes: 0,
+    udpLateChunks: 0,
+    udpBadChunks: 0,
+  };
 }
 
 export function mergeCounters(into: ClassCounters, from: ClassCounters): void {
@@ -49,6 +83,12 @@ export function mergeCounters(into: ClassCounters, from: ClassCounters): void {
   into.missed += from.missed;
   into.bytes += from.bytes;
   into.badFrames += from.badFrames;
+  into.udpFrames += from.udpFrames;
+  into.udpLost += from.udpLost;
+  into.udpChunks += from.udpChunks;
+  into.udpChunkBytes += from.udpChunkBytes;
+  into.udpLateChunks += from.udpLateChunks;
+  into.udpBadChunks += from.udpBadChunks;
   merge(into.latency, from.latency);
   merge(into.audioLatency, from.audioLatency);
 }
@@ -91,6 +131,39 @@ export class ViewerStats {
 
   /** One encoded frame (the exact bytes the server sent), read at `readAtMs` (performance.now()). */
   frameArrived(viewer: ViewerTrack, bytes: Buffer, readAtMs: number): void {
+    this.#frame(viewer, bytes, readAtMs, true);
+  }
+
+  /** udp: one frame complete off the data channel at `readAtMs` (its last chunk); no gap inferred. */
+  udpFrame(viewer: ViewerTrack, bytes: Buffer, readAtMs: number): void {
+    if (this.#frame(viewer, bytes, readAtMs, false)) this.#each(viewer, (c) => c.udpFrames++);
+  }
+
+  /** udp: `frames` seqs that never came whole off the data channel. */
+  udpLost(viewer: ViewerTrack, frames: number): void {
+    this.#each(viewer, (c) => {
+      c.missed += frames;
+      c.udpLost += frames;
+    });
+  }
+
+  /** udp: one data-channel message of `bytes`. */
+  udpChunk(viewer: ViewerTrack, bytes: number, outcome: ChunkOutcome): void {
+    this.#each(viewer, (c) => {
+      c.udpChunks++;
+      c.udpChunkBytes += bytes;
+      if (outcome === 'late') c.udpLateChunks++;
+      else if (outcome === 'bad') c.udpBadChunks++;
+    });
+  }
+
+  #each(viewer: ViewerTrack, apply: (c: ClassCounters) => void): void {
+    apply(this.counters[viewer.cls]);
+    if (viewer.tag !== null) apply(this.tagged[viewer.tag]!);
+  }
+
+  /** false: not a media frame (bad, or text) */
+  #frame(viewer: ViewerTrack, bytes: Buffer, readAtMs: number, countGap: boolean): boolean {
     const c = this.counters[viewer.cls];
     const t = viewer.tag === null ? null : this.tagged[viewer.tag]!;
     let header;
@@ -99,20 +172,23 @@ export class ViewerStats {
     } catch {
       c.badFrames++;
       if (t) t.badFrames++;
-      return;
+      return false;
     }
-    if (header.kind === FrameKind.TEXT) return;
+    if (header.kind === FrameKind.TEXT) return false;
     if (Number.isNaN(viewer.firstKeyframeMs) && header.kind === FrameKind.VIDEO && header.keyframe) viewer.firstKeyframeMs = readAtMs - viewer.connectStartedAt;
     let gap = 0;
-    if (viewer.lastSeq >= 0) {
-      gap = (header.seq - viewer.lastSeq - 1) >>> 0;
-      if (gap >= 1_000_000) gap = 0;
+    if (countGap) {
+      if (viewer.lastSeq >= 0) {
+        gap = (header.seq - viewer.lastSeq - 1) >>> 0;
+        if (gap >= 1_000_000) gap = 0;
+      }
+      viewer.lastSeq = header.seq;
     }
-    viewer.lastSeq = header.seq;
     // performance.now() of this process → the shared wall clock the publisher stamped with.
     const latency = header.payloadLength < STAMP_BYTES ? NaN : performance.timeOrigin + readAtMs - bytes.readDoubleLE(header.payloadOffset);
     add(c, header.kind === FrameKind.AUDIO, bytes.length, gap, latency);
     if (t) add(t, header.kind === FrameKind.AUDIO, bytes.length, gap, latency);
+    return true;
   }
 }
 

@@ -3,26 +3,71 @@
  * calls the same handlers with whole encoded frames, so every figure is computed the same way.
  *
  * - `tcp`: a raw WebSocket on /watch (raw-ws-viewer.ts);
- * - `udp`: not built yet. It will open the same /watch WebSocket for signalling, ask for a data
- *   channel (`udp-start`, protocol/media-messages.ts), answer the unit's offer with node-datachannel,
- *   reassemble chunks with protocol/FrameReassembler.ts and hand each frame to `onBinary`.
+ * - `udp`: the same /watch WebSocket for signalling (`udp-start`, protocol/media-messages.ts) and the
+ *   frames until the unit switches, then a node-datachannel data channel (udp-viewer.ts): chunks
+ *   counted per seq (udp-frames.ts), whole frames to `onUdpFrame`, frames that never came whole to
+ *   `onUdpLost`. Its module (and node-datachannel) is loaded by `prepareTransport('udp')` only, and
+ *   `cleanupTransports()` runs node-datachannel's cleanup in a process that made peer connections.
  */
 import { RawWsViewer, type RawWsHandlers } from './raw-ws-viewer.js';
+import type { ChunkOutcome } from './udp-frames.js';
 
 export type Transport = 'tcp' | 'udp';
+
+/**
+ * A UDP viewer's path: `negotiating` (on TCP, udp-start sent), `udp` (the unit switched), `refused`
+ * (the unit answered `mode: tcp`), `fallback` (`mode: tcp` after `mode: udp`), `failed` (no switch
+ * within the viewer's timeout, or node-datachannel refused the offer).
+ */
+export type UdpState = 'negotiating' | 'udp' | 'refused' | 'fallback' | 'failed';
+
+export interface ViewerHandlers extends RawWsHandlers {
+  /** udp: a frame whose chunks all arrived (its seq's gaps are not inferred: `onUdpLost` says what never came) */
+  onUdpFrame(frame: Buffer, readAtMs: number): void;
+  /** udp: seqs given up on */
+  onUdpLost(frames: number): void;
+  /** udp: one data-channel message */
+  onUdpChunk(bytes: number, outcome: ChunkOutcome): void;
+  /** udp: the unit moved the frames to the data channel (`udp`) or back to the WebSocket (`tcp`) */
+  onMode(mode: 'tcp' | 'udp', atMs: number): void;
+}
 
 export interface ViewerConnection {
   open(): void;
   close(): void;
   /** the local TCP port, when the transport has one */
   readonly localPort: number | undefined;
+  /** null on TCP */
+  readonly udpState: UdpState | null;
+  /** udp: WebSocket frames before the switch */
+  readonly wsFramesBeforeUdp: number;
 }
 
-export function createViewerConnection(transport: Transport, url: string, handlers: RawWsHandlers, slowBytesPerSec: number): ViewerConnection {
+class TcpViewer extends RawWsViewer implements ViewerConnection {
+  readonly udpState = null;
+  readonly wsFramesBeforeUdp = 0;
+}
+
+type UdpModule = typeof import('./udp-viewer.js');
+let udpModule: UdpModule | null = null;
+
+/** Loads what a transport needs; before createViewerConnection. */
+export async function prepareTransport(transport: Transport): Promise<void> {
+  if (transport === 'udp') udpModule ??= await import('./udp-viewer.js');
+}
+
+/** At process end: node-datachannel's cleanup, if this process made peer connections. */
+export function cleanupTransports(): void {
+  udpModule?.cleanupPeerConnections();
+}
+
+export function createViewerConnection(transport: Transport, url: string, handlers: ViewerHandlers, slowBytesPerSec: number): ViewerConnection {
   switch (transport) {
     case 'tcp':
-      return new RawWsViewer(url, handlers, slowBytesPerSec);
+      return new TcpViewer(url, handlers, slowBytesPerSec);
     case 'udp':
-      throw new Error('the fanout bench has no UDP viewer yet (viewer-transport.ts says how to add one)');
+      if (!udpModule) throw new Error("prepareTransport('udp') first");
+      if (slowBytesPerSec > 0) throw new Error('no slow mode for UDP viewers');
+      return new udpModule.UdpViewer(url, handlers);
   }
 }

@@ -1,0 +1,239 @@
+/**
+ * One UDP viewer of the load generator: the watch WebSocket on a raw socket (raw-ws-viewer.ts) for
+ * signalling, and a node-datachannel PeerConnection (the native API: no polyfill objects per message)
+ * for the frames, as web/client/ViewerTransport.ts and UdpLink.ts do in a page:
+ *
+ *   socket open → `udp-start` → unit `udp-offer` → this side's answer (`udp-answer`), then its
+ *   candidates → unit `udp-candidate`s → data channel → unit `{t:"mode",mode:"udp"}`.
+ *
+ * Frames the WebSocket still delivers before the switch go to `onBinary` (counted as the TCP path
+ * counts them, seq gaps included) and are counted in `wsFramesBeforeUdp`. From `mode: udp` on, the
+ * data channel's chunks go through UdpFrameCounter (udp-frames.ts), which starts right after the last
+ * WebSocket frame: whole frames to `onUdpFrame`, given-up seqs to `onUdpLost`, every chunk to
+ * `onUdpChunk`. Chunks that overtake the `mode` message are held (at most MAX_EARLY_CHUNKS) until it
+ * comes. A later `mode: tcp` (the unit's side failed) ends the UDP period: what is still undecided
+ * is counted lost, and the WebSocket's frames count again. The viewer never asks for TCP itself
+ * except when the unit has not switched within UDP_OPEN_TIMEOUT_MS (`udp-stop`, state `failed`).
+ *
+ * node-datachannel calls back from its own threads through the event loop, possibly after close():
+ * every callback checks `#closed` first. The process that made peer connections calls
+ * `cleanupPeerConnections()` before it exits.
+ */
+import { cleanup, PeerConnection, type DataChannel } from 'node-datachannel';
+import { peekFrameHeader } from '../../../protocol/media-frame.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage } from '../../../protocol/media-messages.js';
+import { RawWsViewer } from './raw-ws-viewer.js';
+import { UdpFrameCounter } from './udp-frames.js';
+import type { UdpState, ViewerConnection, ViewerHandlers } from './viewer-transport.js';
+
+/** udp-start → `mode: udp`: past this the viewer gives up (the unit's own signalling timeout is 10 s) */
+export const UDP_OPEN_TIMEOUT_MS = 10_000;
+const MAX_EARLY_CHUNKS = 4096;
+
+let peerConnectionsMade = 0;
+
+/** node-datachannel's process-wide cleanup, once every peer connection is closed; only if any was made. */
+export function cleanupPeerConnections(): void {
+  if (peerConnectionsMade > 0) cleanup();
+}
+
+export class UdpViewer implements ViewerConnection {
+  readonly #handlers: ViewerHandlers;
+  readonly #ws: RawWsViewer;
+  readonly #counter: UdpFrameCounter;
+  #pc: PeerConnection | null = null;
+  #dc: DataChannel | null = null;
+  #state: UdpState = 'negotiating';
+  #mode: 'tcp' | 'udp' = 'tcp';
+  #closed = false;
+  #answered = false;
+  #heldCandidates: { candidate: string; mid: string }[] = [];
+  #early: { bytes: Buffer; readAt: number }[] = [];
+  #lastWsSeq = -1;
+  #timer: NodeJS.Timeout | null = null;
+  wsFramesBeforeUdp = 0;
+  /** `mode: tcp` after `mode: udp` */
+  fallbacks = 0;
+
+  constructor(url: string, handlers: ViewerHandlers) {
+    this.#handlers = handlers;
+    this.#counter = new UdpFrameCounter({
+      frame: (bytes, readAt) => this.#handlers.onUdpFrame(bytes, readAt),
+      lost: (frames) => this.#handlers.onUdpLost(frames),
+      chunk: (bytes, outcome) => this.#handlers.onUdpChunk(bytes, outcome),
+    });
+    this.#ws = new RawWsViewer(url, {
+      onOpen: () => {
+        this.#handlers.onOpen();
+        this.#send({ t: 'udp-start' });
+        this.#timer = setTimeout(() => this.#openTimedOut(), UDP_OPEN_TIMEOUT_MS);
+      },
+      onBinary: (message, readAt) => this.#wsFrame(message, readAt),
+      onText: (text) => this.#text(text),
+      onClose: (code, reason) => {
+        this.#closed = true;
+        this.#closePeer();
+        this.#handlers.onClose(code, reason);
+      },
+    });
+  }
+
+  get localPort(): number | undefined {
+    return this.#ws.localPort;
+  }
+
+  get udpState(): UdpState {
+    return this.#state;
+  }
+
+  get mode(): 'tcp' | 'udp' {
+    return this.#mode;
+  }
+
+  open(): void {
+    this.#ws.open();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#closePeer();
+    this.#ws.close();
+  }
+
+  #wsFrame(message: Buffer, readAt: number): void {
+    if (this.#mode === 'tcp') {
+      try {
+        this.#lastWsSeq = peekFrameHeader(message).seq;
+      } catch {
+        // counted as a bad frame by the handler
+      }
+      if (this.#state === 'negotiating') this.wsFramesBeforeUdp++;
+    }
+    this.#handlers.onBinary(message, readAt);
+  }
+
+  #text(text: string): void {
+    if (this.#closed) return;
+    const message = parseUnitMessage(text);
+    if (!message) return;
+    switch (message.t) {
+      case 'udp-offer':
+        return this.#offer(message.sdp);
+      case 'udp-candidate':
+        if (message.candidate === '' || !this.#pc) return;
+        try {
+          this.#pc.addRemoteCandidate(message.candidate, message.mid);
+        } catch {
+          // a transport that just failed refuses candidates: its state change follows
+        }
+        return;
+      case 'mode':
+        return message.mode === 'udp' ? this.#toUdp() : this.#toTcp();
+      default:
+        return;
+    }
+  }
+
+  #offer(sdp: string): void {
+    if (this.#pc || this.#state !== 'negotiating') return;
+    let pc: PeerConnection;
+    try {
+      pc = new PeerConnection('bench-viewer', { iceServers: [], bindAddress: '127.0.0.1' });
+    } catch {
+      return this.#fail();
+    }
+    peerConnectionsMade++;
+    this.#pc = pc;
+    pc.onLocalDescription((answer, type) => {
+      if (this.#closed || this.#answered || type !== 'answer') return;
+      this.#answered = true;
+      this.#send({ t: 'udp-answer', sdp: answer });
+      for (const c of this.#heldCandidates.splice(0)) this.#send({ t: 'udp-candidate', ...c });
+    });
+    pc.onLocalCandidate((candidate, mid) => {
+      if (this.#closed) return;
+      if (this.#answered) this.#send({ t: 'udp-candidate', candidate, mid });
+      else this.#heldCandidates.push({ candidate, mid });
+    });
+    pc.onDataChannel((dc) => {
+      if (this.#closed || this.#dc) return;
+      this.#dc = dc;
+      dc.onMessage((message) => {
+        if (this.#closed || typeof message === 'string') return;
+        const readAt = performance.now();
+        const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message);
+        if (this.#mode === 'udp') this.#counter.chunk(bytes, readAt);
+        else if (this.#state === 'negotiating' && this.#early.length < MAX_EARLY_CHUNKS) this.#early.push({ bytes, readAt });
+      });
+    });
+    try {
+      // libdatachannel answers by itself (onLocalDescription) once the offer is applied.
+      pc.setRemoteDescription(sdp, 'offer');
+    } catch {
+      this.#fail();
+    }
+  }
+
+  #toUdp(): void {
+    if (this.#state !== 'negotiating') return;
+    this.#clearTimer();
+    this.#state = 'udp';
+    this.#mode = 'udp';
+    if (this.#lastWsSeq >= 0) this.#counter.startAt(this.#lastWsSeq + 1);
+    this.#handlers.onMode('udp', performance.now());
+    for (const { bytes, readAt } of this.#early.splice(0)) this.#counter.chunk(bytes, readAt);
+  }
+
+  #toTcp(): void {
+    this.#clearTimer();
+    this.#early = [];
+    if (this.#state === 'negotiating') this.#state = 'refused';
+    else if (this.#state === 'udp') {
+      this.#state = 'fallback';
+      this.fallbacks++;
+    }
+    if (this.#mode === 'udp') {
+      this.#mode = 'tcp';
+      this.#counter.flush();
+      this.#handlers.onMode('tcp', performance.now());
+    }
+    this.#closePeer();
+  }
+
+  #openTimedOut(): void {
+    this.#timer = null;
+    if (this.#closed || this.#state !== 'negotiating') return;
+    this.#send({ t: 'udp-stop' });
+    this.#fail();
+  }
+
+  #fail(): void {
+    this.#clearTimer();
+    if (this.#state === 'negotiating') this.#state = 'failed';
+    this.#closePeer();
+  }
+
+  #send(message: ClientMessage): void {
+    this.#ws.sendText(encodeMessage(message));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Ends the data-channel side (not the socket). Safe twice. */
+  #closePeer(): void {
+    this.#clearTimer();
+    const pc = this.#pc;
+    const dc = this.#dc;
+    this.#pc = null;
+    this.#dc = null;
+    try {
+      dc?.close();
+      pc?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
