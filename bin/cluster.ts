@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateTicketKeys } from '../protocol/tickets.js';
 import { hashPassword } from '../csm/http/operator-auth.js';
+import { unitProcessEnv } from '../streaming-unit/process-env.js';
 
 const usage = `usage: onair cluster [options]
 
@@ -30,7 +31,8 @@ interface Child {
 }
 
 function startChild(name: string, args: string[], env: Record<string, string>, readyPattern: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const merged = { ...process.env, ...env };
+  const child = spawn(process.execPath, [cli, ...args], { env: args[0] === 'unit' ? unitProcessEnv(merged) : merged, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = createInterface({ input: child.stdout! });
   // Logs are JSON on stderr; keep them out of the summary but available with ONAIR_CLUSTER_LOGS=1.
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { unitProcessEnv } from '../../streaming-unit/process-env.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -24,7 +25,9 @@ export interface OnairProcess {
 }
 
 export async function startOnair(args: string[], env: Record<string, string>, readyPattern: RegExp, timeoutMs = 20_000): Promise<OnairProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const merged = { ...process.env, ...env };
+  // Units start as `onair cluster` and the systemd unit start them: with their memory tuning.
+  const child = spawn(process.execPath, ['--enable-source-maps', cli, ...args], { env: args[0] === 'unit' ? unitProcessEnv(merged) : merged, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
