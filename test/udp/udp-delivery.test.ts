@@ -87,4 +87,27 @@ describe('UDP mode: delivery', () => {
     assert.deepEqual(seqs(framesTcp), seqs(framesUdp));
     assert.ok(framesUdp.some((f) => f.kind === FrameKind.AUDIO && f.path === 'udp'));
   });
+
+  it('keeps every frame when a viewer goes back to UDP while the last UDP period is still draining', { timeout: 20_000 }, async () => {
+    h.unit.groups.createGroup(23, 2, 'root');
+    const publisher = await h.publisher(23, 10);
+    const v = h.viewer(23, 2, 'back-to-udp');
+    const frames = record(v);
+    await v.start();
+    await nextMode(v, 'udp');
+    v.forceTcp();
+    await nextMode(v, 'tcp');
+    // No frame comes to end the drain: it is still pending when the new data channel opens.
+    publisher.stop();
+    v.tryUdp();
+    await nextMode(v, 'udp');
+    publisher.stream(10);
+    await until(() => frames.filter((f) => f.path === 'udp').length >= 150, '150 frames over UDP after the second switch', 10_000);
+    publisher.stop();
+    const last = publisher.nextSeq - 1;
+    await until(() => frames.at(-1)?.seq === last, 'the last frame');
+    assertComplete(frames, publisher.sent, 'viewer');
+    assert.equal(v.mode, 'udp');
+    assert.equal(v.stats.udp.fallbacks.loss, 0);
+  });
 });

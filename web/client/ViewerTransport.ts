@@ -316,6 +316,9 @@ export class ViewerTransport {
   }
 
   #unitUdp(): void {
+    // A drain of the previous UDP period still pending ends here, before the new period starts: its
+    // timer firing later would otherwise end the new period's reassembly.
+    if (this.#drainTimer || this.#drainLink) this.#finishDrainNow();
     this.#sequencer?.unitMode('udp');
     this.#clearOpenTimer();
     if (this.#attempt === 'negotiating') {
@@ -346,11 +349,7 @@ export class ViewerTransport {
       this.#clearStopTimer();
       if (seq?.draining && this.#udp) {
         // Frames sent on the data channel before the switch may still be on their way: let them in, briefly.
-        this.#drainTimer = setTimeout(() => {
-          this.#drainTimer = null;
-          link?.close();
-          this.#sequencer?.finishDrain();
-        }, this.#udp.drainMs);
+        this.#drainTimer = setTimeout(() => this.#finishDrainNow(), this.#udp.drainMs);
         this.#drainLink = link;
       } else {
         link?.close();
