@@ -75,8 +75,8 @@ export class Fanout {
    * Sends the reader's frames, the exact ring bytes, corked into one write. While the socket buffers
    * more than the bound the reader is congested: video is skipped, audio and text go on (so a slow
    * viewer keeps its sound and keeps up with the writer instead of being lapped); video comes back
-   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer, video flowing) joins the
-   * channel's topic and is fed by uWS from then on.
+   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer,
+   * video flowing) joins the channel's topic and is fed by uWS from then on.
    */
   pump(viewer: ViewerConn): void {
     if (viewer.detached || viewer.live) return;

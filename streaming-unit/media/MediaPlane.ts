@@ -3,14 +3,17 @@
  *
  *   /ingest/:channelId?t=<publish ticket>  the broadcaster. Each binary message is one encoded frame
  *       (protocol/media-frame.ts), validated with peekFrameHeader and written ONCE into the channel's
- *       ring buffer. Only the unit holding the channel's root group accepts it; a second publisher for
- *       the channel replaces the first (a reconnecting page resumes).
- *   /watch/:channelId?t=<view ticket>      a TCP viewer. It gets a RingReader (starting at the newest
- *       keyframe) and is sent the ring's exact bytes, never re-encoded, while its socket's buffered
- *       amount stays under a bound; `drain` resumes it. Behind that, the ring's backlog rules apply.
+ *       ring buffer (Fanout.ts hands it out). Only the unit holding the channel's root group accepts
+ *       it; a second publisher for the channel replaces the first (a reconnecting page resumes).
+ *   /watch/:channelId?t=<view ticket>      a viewer: frames from its RingReader (from the newest
+ *       keyframe), on this socket or, once its data channel is open, over UDP (udp/UdpPlane.ts).
+ *   /relay/:channelId?u=&ts=&sig=          a child unit's relay link: read like a viewer, not counted as one.
+ * Text messages on all three (protocol/media-messages.ts): chat lines (routed to the channel's root
+ * unit and fanned out from there), keyframe requests (up to the publisher), UDP signalling, reports.
  *
- * Who may connect is decided at the upgrade (MediaAdmission.ts); refusals are WebSocket close codes
- * (protocol/media-close-codes.ts, and the ticket codes 4400–4408). Unknown paths stay the app's 404.
+ * Who may connect is decided at the upgrade and right after open (MediaAdmission.ts); refusals are
+ * WebSocket close codes (protocol/media-close-codes.ts, and the ticket codes 4400–4408). Unknown paths
+ * stay the app's 404. This unit's own relay links to parents are RelayLinks.ts.
  *
  * When the CSM evacuates or closes a channel, or its last group here goes, every client of the channel
  * is closed with MEDIA_REJOIN and the ring is dropped; a released group closes its own viewers so.
