@@ -5,6 +5,7 @@ import { backoffDelay } from '../../protocol/backoff.js';
 import { CsmApi } from '../../web/client/CsmApi.js';
 import { CsmApiError } from '../../web/client/errors.js';
 import { closeVerdict } from '../../web/client/socket.js';
+import { DelayTracker } from '../../web/client/DelayTracker.js';
 
 describe('web client pure parts', () => {
   it('rejoins on 4420, 4401 and lost connections; stops on other ticket codes and non-rejoin media codes', () => {
@@ -46,5 +47,21 @@ describe('web client pure parts', () => {
     assert.equal((await api.resumePublisher(7, 'k')).unitId, 'u');
     await assert.rejects(api.endChannel(7, 'k'), (error: unknown) => error instanceof CsmApiError && error.code === 'CSM_ERR_BAD_PUBLISHER_KEY' && error.status === 403);
     assert.equal(answers.length, 0);
+  });
+});
+
+describe('DelayTracker', () => {
+  it('measures each frame against the fastest one and restarts when the timestamps jump', () => {
+    const t = new DelayTracker();
+    assert.deepEqual(t.stats(), { lastMs: null, p50Ms: null, p95Ms: null, samples: 0 });
+    // 100 frames 33 ms apart, arriving 40 ms after capture on the broadcaster's clock, one 15 ms late.
+    for (let i = 0; i < 100; i++) t.add(1_000_000 + i * 33 + 40 + (i === 50 ? 15 : 0), (5_000 + i * 33) * 1000);
+    const s = t.stats();
+    assert.equal(s.samples, 100);
+    assert.equal(s.p50Ms, 0);
+    assert.equal(t.add(1_000_000 + 100 * 33 + 40 + 250, (5_000 + 100 * 33) * 1000), 250, 'a frame 250 ms behind the best case');
+    // A new publisher session: timestamps start over near 0; the old baseline does not apply.
+    assert.equal(t.add(1_010_000, 1_000), 0);
+    assert.equal(t.stats().samples, 1);
   });
 });

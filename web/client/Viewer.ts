@@ -25,6 +25,7 @@ import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { CsmApiError, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
 import { CLOSE_NORMAL, closeQuietly, closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { DelayTracker, type DelayStats } from './DelayTracker.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { FramePath } from './FrameSequencer.js';
 import { ViewerTransport, type UdpStats, type UdpViewerOptions, type ViewerMode } from './ViewerTransport.js';
@@ -75,6 +76,8 @@ export interface ViewerStats {
   badMessages: number;
   /** the UDP side: mode, attempts, fallbacks, chunks, loss */
   udp: UdpStats;
+  /** each frame's delay over the fastest one seen (DelayTracker): queueing on the way, ms */
+  delay: DelayStats;
 }
 
 export type ViewerState = 'idle' | 'joining' | 'open' | 'rejoining' | 'closed';
@@ -91,7 +94,7 @@ export class Viewer {
   #failures = 0;
   #framesThisSocket = 0;
   #startedAt = 0;
-  readonly #stats: Omit<ViewerStats, 'udp'> = {
+  readonly #stats: Omit<ViewerStats, 'udp' | 'delay'> = {
     frames: { video: 0, audio: 0, text: 0 },
     bytes: 0,
     firstFrameMs: null,
@@ -102,6 +105,7 @@ export class Viewer {
     badMessages: 0,
   };
   readonly #delay = new Delay();
+  readonly #frameDelay = new DelayTracker();
   readonly #api: Pick<CsmApi, 'join'>;
   readonly #WebSocket: WebSocketConstructor;
   readonly #maxAttempts: number;
@@ -119,7 +123,9 @@ export class Viewer {
     this.#maxAttempts = options.maxAttempts ?? 10;
     this.#backoff = { minMs: options.rejoinMinMs ?? 200, maxMs: options.rejoinMaxMs ?? 3000 };
     this.#now = options.now ?? Date.now;
-    const transportOptions = { udp: options.udp ?? null, now: this.#now, reportIntervalMs: options.reportIntervalMs, latencyMs: options.latencyMs };
+    // Without a better estimate from the page, reports carry the delay over the best case.
+    const latencyMs = options.latencyMs ?? (() => this.#frameDelay.lastMs);
+    const transportOptions = { udp: options.udp ?? null, now: this.#now, reportIntervalMs: options.reportIntervalMs, latencyMs };
     this.#transport = new ViewerTransport(transportOptions, {
       deliver: (frame, bytes, path) => this.#deliver(frame, bytes, path),
       modeChanged: (mode, why) => this.events.safeEmit('mode', mode, why),
@@ -136,7 +142,7 @@ export class Viewer {
   }
   /** a snapshot */
   get stats(): ViewerStats {
-    return { ...this.#stats, frames: { ...this.#stats.frames }, udp: this.#transport.stats };
+    return { ...this.#stats, frames: { ...this.#stats.frames }, udp: this.#transport.stats, delay: this.#frameDelay.stats() };
   }
 
   /** where frames come from now: the WebSocket (tcp) or the data channel (udp) */
@@ -291,6 +297,7 @@ export class Viewer {
       if (skipped < 2 ** 31) s.missingFrames += skipped;
     }
     s.lastSeq = frame.seq;
+    this.#frameDelay.add(this.#now(), frame.timestamp);
     this.events.safeEmit('frame', frame, path);
   }
 
