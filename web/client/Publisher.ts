@@ -23,7 +23,7 @@
 import { encodeFrame, type Frame } from '../../protocol/media-frame.js';
 import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
-import { CsmApiError, MediaClientError } from './errors.js';
+import { attemptCsm, MediaClientError } from './errors.js';
 import type { CsmApi, IngestGrant } from './CsmApi.js';
 import { CLOSE_NORMAL, closeQuietly, closeVerdict, mediaUrl, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -212,20 +212,15 @@ export class Publisher {
       }
       // The first attempt after a loss waits too: the CSM needs a moment to notice a failed unit.
       if (!(await this.#delay.wait(backoffDelay(this.#failures - 1, this.#backoff))) || this.#state !== 'reconnecting' && this.#state !== 'connecting') return;
-      let grant: IngestGrant;
-      try {
-        grant = await this.#api.resumePublisher(this.channelId, this.publisherKey);
-      } catch (error) {
-        if (this.#isClosed()) return;
-        const err = error instanceof Error ? error : new Error(String(error));
-        this.events.safeEmit('error', err);
-        if (err instanceof CsmApiError && !err.retryable) {
-          this.#finish(code, `${err.code}: ${err.message}`);
-          return;
-        }
+      const attempt = await attemptCsm(() => this.#api.resumePublisher(this.channelId, this.publisherKey), (e) => {
+        if (!this.#isClosed()) this.events.safeEmit('error', e);
+      });
+      if (this.#isClosed()) return;
+      if (!attempt.ok) {
+        if (attempt.final !== null) return this.#finish(code, attempt.final);
         continue;
       }
-      this.#connect(grant);
+      this.#connect(attempt.value);
       return;
     }
   }

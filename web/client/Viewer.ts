@@ -22,7 +22,7 @@
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
-import { CsmApiError, MediaClientError } from './errors.js';
+import { attemptCsm, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
 import { CLOSE_NORMAL, closeQuietly, closeVerdict, mediaUrl, messageBytes, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import { DelayTracker, type DelayStats } from './DelayTracker.js';
@@ -203,21 +203,15 @@ export class Viewer {
         if (!(await this.#delay.wait(backoffDelay(Math.max(0, this.#failures - 1), this.#backoff))) || this.#isClosed()) return;
       }
       this.#failures++;
-      let join: JoinResult;
-      try {
-        join = await this.#api.join(this.channelId);
-      } catch (error) {
-        if (this.#isClosed()) return;
-        const err = error instanceof Error ? error : new Error(String(error));
-        this.events.safeEmit('error', err);
-        if (err instanceof CsmApiError && !err.retryable) {
-          this.#finish(code, `${err.code}: ${err.message}`);
-          return;
-        }
+      const attempt = await attemptCsm(() => this.#api.join(this.channelId), (e) => {
+        if (!this.#isClosed()) this.events.safeEmit('error', e);
+      });
+      if (this.#isClosed()) return;
+      if (!attempt.ok) {
+        if (attempt.final !== null) return this.#finish(code, attempt.final);
         continue;
       }
-      if (this.#isClosed()) return;
-      this.#connect(join);
+      this.#connect(attempt.value);
       return;
     }
   }

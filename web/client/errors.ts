@@ -45,3 +45,20 @@ export class MediaClientError extends Error {
     this.name = 'MediaClientError';
   }
 }
+
+/** What a CSM call inside a reconnect loop came to: its value, or whether asking again can help. */
+export type CsmAttempt<T> = { ok: true; value: T } | { ok: false; final: string | null };
+
+/**
+ * Runs one CSM call of a publisher's or viewer's reconnect loop. A failure is reported through
+ * `onError`; it is final (with the reason to close with) when the CSM says retrying cannot help.
+ */
+export async function attemptCsm<T>(call: () => Promise<T>, onError: (error: Error) => void): Promise<CsmAttempt<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    onError(err);
+    return { ok: false, final: err instanceof CsmApiError && !err.retryable ? `${err.code}: ${err.message}` : null };
+  }
+}
