@@ -1,0 +1,106 @@
+/**
+ * The client in a real browser: Debian's Chromium (playwright-core, headless) loads the esbuild bundle
+ * of web/client and watches a channel of a real unit with the browser's own WebSocket and
+ * RTCPeerConnection — frames first on TCP, then over a data channel the unit offers, every frame in
+ * order. The same Viewer runs in Node in the other tests.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+import type { JoinResult } from '../../protocol/service-api.js';
+import { startHarness, type Harness, UNIT_ID } from '../udp/udp-harness.js';
+
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+];
+
+async function bundle(): Promise<string> {
+  const entry = fileURLToPath(new URL('../../../test/browser/browser-entry.ts', import.meta.url));
+  const result = await build({ entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser', target: 'chrome120', write: false, logLevel: 'silent' });
+  return result.outputFiles[0]!.text;
+}
+
+describe('the web client in real Chromium', () => {
+  let h: Harness;
+  let browser: Browser | undefined;
+  let page: Server | undefined;
+  let pageUrl = '';
+
+  before(async () => {
+    const script = await bundle();
+    page = createServer((req, res) => {
+      if (req.url === '/client.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>viewer</title><script src="/client.js"></script>');
+    });
+    await new Promise<void>((resolve) => page!.listen(0, '127.0.0.1', resolve));
+    pageUrl = `http://127.0.0.1:${(page.address() as { port: number }).port}/`;
+    h = await startHarness();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await h?.shutdown();
+    await new Promise<void>((resolve) => (page ? page.close(() => resolve()) : resolve()));
+  });
+
+  it('plays a channel over TCP, then over the data channel, every frame in order', { timeout: 60_000 }, async () => {
+    h.unit.groups.createGroup(31, 0, 'root');
+    const publisher = await h.publisher(31, 10);
+    const ticket = await h.viewTicket(31, 0, 'chromium-viewer');
+    const join: JoinResult = { channelId: 31, viewerId: 'chromium-viewer', unitId: UNIT_ID, url: `ws://127.0.0.1:${h.unit.port}`, group: `${UNIT_ID}/0`, groupIndex: 0, ticket, expiresAt: Date.now() + 60_000, transports: ['udp', 'tcp'] };
+    const tab = await browser!.newPage();
+    const problems: string[] = [];
+    tab.on('pageerror', (error) => problems.push(error.message));
+    await tab.goto(pageUrl);
+    // These callbacks run in the page (no DOM types here: its globals are reached through globalThis).
+    await tab.evaluate((join) => {
+      const w = globalThis as unknown as Record<string, never>;
+      const got = { frames: 0, udpFrames: 0, seqs: [] as number[], modes: [] as string[] };
+      (w as Record<string, unknown>).got = got;
+      const viewer = new OnAirTest.Viewer({
+        api: { join: async () => join },
+        WebSocket: w.WebSocket as never,
+        channelId: join.channelId,
+        udp: { RTCPeerConnection: w.RTCPeerConnection as never },
+      });
+      (w as Record<string, unknown>).viewer = viewer;
+      viewer.events.on('frame', (frame, path) => {
+        got.frames++;
+        if (path === 'udp') got.udpFrames++;
+        got.seqs.push(frame.seq);
+      });
+      viewer.events.on('mode', (mode) => got.modes.push(mode));
+      void viewer.start();
+    }, join);
+
+    type Got = { frames: number; udpFrames: number; seqs: number[]; modes: string[] };
+    const read = (): Promise<Got> => tab.evaluate(() => (globalThis as unknown as { got: Got }).got);
+    await tab.waitForFunction(() => ((globalThis as unknown as { got: Got }).got.udpFrames >= 200), undefined, { timeout: 30_000, polling: 100 });
+    publisher.stop();
+    const got = await read();
+    assert.deepEqual(problems, []);
+    assert.equal(got.modes.at(-1), 'udp', 'the browser is on the data channel');
+    assert.ok(got.frames > got.udpFrames, 'the first frames came over TCP');
+    for (let i = 1; i < got.seqs.length; i++) assert.equal(got.seqs[i], got.seqs[i - 1]! + 1, `in order, nothing missing, at ${i}`);
+    const session = h.unit.media.udp.session('chromium-viewer');
+    assert.equal(session?.state, 'open', "the unit's peer connection to the browser is open");
+    await tab.evaluate(() => (globalThis as unknown as { viewer: { close(): void } }).viewer.close());
+    await tab.close();
+  });
+});
