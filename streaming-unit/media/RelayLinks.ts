@@ -6,7 +6,8 @@
  * ring and fans them out locally (and to this unit's own relay children). Chat lines come down the
  * same link; chat lines and keyframe requests of this unit's viewers go up it.
  *
- * A broken link reconnects with backoff while the CSM still names that parent; a new parent (the CSM
+ * A broken link reconnects with backoff while the CSM still names that parent, and skips what the
+ * parent replays that it already has (a new reader starts at the newest keyframe); a new parent (the CSM
  * re-parents when the parent unit died) replaces the link; no parent (this unit became the root)
  * closes it. The `ws` package is the client: uWebSockets.js serves but does not connect.
  */
@@ -40,7 +41,15 @@ interface Link {
   timer: NodeJS.Timeout | null;
   open: boolean;
   framesIn: number;
+  /** seq of the last frame taken from the parent, over every connection of this link */
+  lastSeq: number | null;
+  /** after a reconnect: frames up to this seq are already in our ring (the parent replays from its newest keyframe) */
+  replayedUpTo: number | null;
 }
+
+/** a replay is at most this far behind; a frame further back is a new numbering (the publisher started over) */
+const REPLAY_WINDOW_FRAMES = 100_000;
+const HALF_RANGE = 0x8000_0000;
 
 export class RelayLinks {
   readonly #opts: RelayLinksOptions;
@@ -59,7 +68,8 @@ export class RelayLinks {
     if (current && parent && current.parent.unitId === parent.unitId && current.parent.address === parent.address) return;
     if (current) this.unlink(channelId);
     if (!parent || this.#closed) return;
-    const link: Link = { channelId, parent, socket: null, failures: 0, timer: null, open: false, framesIn: 0 };
+    // A new parent relays the same stream: what the old one gave us must not be written twice either.
+    const link: Link = { channelId, parent, socket: null, failures: 0, timer: null, open: false, framesIn: 0, lastSeq: current?.lastSeq ?? null, replayedUpTo: null };
     this.#links.set(channelId, link);
     this.#connect(link);
   }
@@ -102,6 +112,7 @@ export class RelayLinks {
     socket.binaryType = 'nodebuffer';
     socket.on('open', () => {
       link.open = true;
+      link.replayedUpTo = link.lastSeq;
       this.#logger.info({ channelId: link.channelId, parent: link.parent.unitId }, 'relay link open');
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => this.#message(link, socket, data, isBinary));
@@ -144,7 +155,13 @@ export class RelayLinks {
       socket.terminate();
       return;
     }
+    if (link.replayedUpTo !== null) {
+      const behind = (link.replayedUpTo - header.seq) >>> 0;
+      if (behind < HALF_RANGE && behind <= REPLAY_WINDOW_FRAMES) return; // already written here before the link broke
+      link.replayedUpTo = null;
+    }
     link.framesIn++;
+    link.lastSeq = header.seq;
     this.#opts.onFrame(link.channelId, data, header);
   }
 }

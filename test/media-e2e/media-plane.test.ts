@@ -14,6 +14,7 @@ import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
 import { generateTicketKeys, TicketSigner, type Grant, type TicketKeyPair } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
 import { relayQuery } from '../../streaming-unit/media/relay-auth.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import type { RingOptionsInput } from '../../streaming-unit/media/RingBuffer.js';
 import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
 import { until } from '../unit/helpers/wait.js';
@@ -300,6 +301,38 @@ describe('media plane: chat, keyframe requests, relay admission', () => {
     const again = await connect(unit, `/relay/33?${relayQuery(secret, 'u-child', 33)}`);
     await expectClose(child, MEDIA_CLOSE.MEDIA_REPLACED.closeCode);
     again.close();
+  });
+});
+
+describe('media plane: relay links', () => {
+  it('feeds a chained unit through one relay link, which reconnects after it breaks', async () => {
+    const parent = await startUnit({ unitId: 'u-parent' });
+    const child = await startUnit({ unitId: 'u-child' });
+    const proxy = await startTcpProxy(parent.port);
+    try {
+      parent.groups.createGroup(50, 0, 'root');
+      child.groups.createGroup(50, 0, 'member');
+      child.groups.linkRelay(50, { unitId: 'u-parent', address: `ws://127.0.0.1:${proxy.port}` });
+      const publisher = await connect(parent, await publishPath(50));
+      const viewer = await connect(child, await watchPath(50, 0, 'relayed', 'u-child'));
+      const relayChildren = (): number => [...(parent.media.channel(50)?.viewers ?? [])].filter((v) => v.kind === 'relay').length;
+      await until(() => parent.groups.publisherConnected(50) && relayChildren() === 1 && child.groups.viewerCount === 1, 'publisher, relay link and viewer');
+      const first = [video(50, 0, true), audio(50, 1), video(50, 2, false)];
+      for (const f of first) publisher.sendBinary(f);
+      const got = await viewer.waitForMessages(3);
+      for (let i = 0; i < 3; i++) assert.ok(got[i]!.equals(first[i]!), `relayed frame ${i} is byte-identical`);
+
+      proxy.pointTo(parent.port); // drops the link's TCP connection, as a network fault would
+      await until(() => relayChildren() === 0, 'the parent saw the link go');
+      await until(() => relayChildren() === 1, 'the child unit linked again', 10_000);
+      const after = video(50, 3, true);
+      publisher.sendBinary(after);
+      const more = await viewer.waitForMessages(4);
+      assert.ok(more[3]!.equals(after), 'frames flow again through the new link');
+      assert.equal(viewer.closeInfo, null, "the child's viewer kept its socket");
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
