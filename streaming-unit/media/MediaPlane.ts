@@ -30,7 +30,7 @@ import type { Group, UnitGroups, UnitGroupsEvents } from '../UnitGroups.js';
 import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
 import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
-import { ChatLimiter, type ChatRate } from './ChatLimiter.js';
+import { DEFAULT_CHAT_RATE, RateLimiter, type Rate } from './RateLimiter.js';
 import { IDLE_TIMEOUT_SECONDS, INGEST_MAX_PAYLOAD, KEYFRAME_REQUEST_INTERVAL_MS, LIVE_SWEEP_INTERVAL_MS, MIN_VIEWER_SEND_BOUND, CONGESTION_BUDGET_SECONDS, NO_COMPRESSION, PENDING_BEFORE_ADMISSION_BYTES, VIEWER_MAX_BACKPRESSURE, VIEWER_SEND_BOUND, WATCH_MAX_PAYLOAD } from './limits.js';
 import { Fanout } from './Fanout.js';
 import { RelayLinks } from './RelayLinks.js';
@@ -64,7 +64,7 @@ export interface MediaPlaneOptions {
    */
   batchMs?: number;
   /** chat lines per sender (default: a burst of 5, then 1 per second) */
-  chatRate?: ChatRate;
+  chatRate?: Rate;
   /** UDP mode (a data channel per viewer): bounds and tuning, defaults in udp/udp-options.ts */
   udp?: Partial<UdpOptions>;
 }
@@ -75,7 +75,7 @@ export class MediaPlane {
   readonly #logger: Logger;
   readonly #limiter: ConnectionLimiter;
   readonly #admission: MediaAdmission;
-  readonly #chatLimiter: ChatLimiter;
+  readonly #chatLimiter: RateLimiter;
   readonly #relays: RelayLinks;
   readonly #udp: UdpPlane;
   readonly #fanout: Fanout;
@@ -93,7 +93,7 @@ export class MediaPlane {
     this.#groups = options.groups;
     this.#logger = options.logger.child({ component: 'media' });
     this.#limiter = new ConnectionLimiter(options.maxConnectionsPerIp);
-    this.#chatLimiter = new ChatLimiter(options.chatRate);
+    this.#chatLimiter = new RateLimiter(options.chatRate ?? DEFAULT_CHAT_RATE);
     this.#udp = new UdpPlane(options.udp ?? {}, {
       logger: this.#logger,
       sendText: (viewer, message) => this.#sendText(viewer.ws, message),

@@ -162,6 +162,19 @@ describe('UDP signalling: bad input closes only that viewer', () => {
     assert.equal(mode.mode, 'tcp');
     assert.equal(viewer.ws.readyState, WebSocket.OPEN);
   });
+
+  it('starts at most a burst of peer connections for a viewer looping udp-start, and keeps it on TCP', { timeout: 10_000 }, async () => {
+    const viewer = await raw('start-loop');
+    const started = h.unit.media.udp.counters.started;
+    const refused = h.unit.media.udp.counters.refusedTooOften;
+    for (let i = 0; i < 20; i++) viewer.send({ t: 'udp-start' });
+    await until(() => h.unit.media.udp.counters.refusedTooOften - refused === 15, 'fifteen starts ignored');
+    assert.equal(h.unit.media.udp.counters.started - started, 5, 'five peer connections, the rest refused');
+    assert.ok(h.unit.media.udp.sessionCount <= 1, 'each start replaced the one before');
+    assert.equal(viewer.ws.readyState, WebSocket.OPEN);
+    viewer.close();
+    await until(() => h.unit.media.udp.session('start-loop') === null, 'its session closed with it');
+  });
 });
 
 describe('UDP sessions: bounds and teardown', () => {

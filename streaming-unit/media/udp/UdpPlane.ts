@@ -34,6 +34,7 @@ import { ChunkCache } from './ChunkCache.js';
 import { SentLog } from './SentLog.js';
 import { UdpError } from './errors.js';
 import { resolveUdpOptions, type UdpOptions } from './udp-options.js';
+import { RateLimiter, type Rate } from '../RateLimiter.js';
 import { UdpSession, type UdpSessionEnd } from './UdpSession.js';
 
 /** What the UDP mode needs from MediaPlane. */
@@ -93,9 +94,14 @@ export interface UdpPlaneCounters {
   opened: number;
   /** udp-start answered `mode: tcp` because `maxSessions` were open */
   refusedFull: number;
+  /** udp-start ignored: over UDP_START_RATE for that viewer */
+  refusedTooOften: number;
   badSignalling: number;
   ended: Record<UdpEndReason, number>;
 }
+
+/** a viewer's udp-starts: a few at once (switching back and forth by hand), then one per two seconds */
+export const UDP_START_RATE: Rate = { burst: 5, perSecond: 0.5 };
 
 export class UdpPlane {
   readonly options: Readonly<UdpOptions>;
@@ -103,6 +109,7 @@ export class UdpPlane {
     started: 0,
     opened: 0,
     refusedFull: 0,
+    refusedTooOften: 0,
     badSignalling: 0,
     ended: { timeout: 0, failed: 0, closed: 0, stopped: 0, replaced: 0, refused: 0, left: 0, 'unit-closing': 0, 'send-failed': 0 },
   };
@@ -111,6 +118,7 @@ export class UdpPlane {
   readonly #sessions = new Map<ViewerConn, Entry>();
   /** viewers that sent udp-start once: their late answers and candidates are stale, not bad */
   readonly #started = new WeakSet<ViewerConn>();
+  readonly #startLimiter = new RateLimiter(UDP_START_RATE);
   readonly #caches = new Map<number, ChunkCache>();
   /** sessions per channel: a channel's chunk cache goes with its last session */
   readonly #perChannel = new Map<number, number>();
@@ -241,6 +249,7 @@ export class UdpPlane {
 
   /** The viewer left or was dropped: its peer connection is closed, nothing is sent to it. */
   drop(viewer: ViewerConn): void {
+    this.#startLimiter.forget(viewer.viewerId);
     if (this.#sessions.has(viewer)) this.#end(viewer, 'left', 'viewer gone');
   }
 
@@ -256,6 +265,12 @@ export class UdpPlane {
 
   #start(viewer: ViewerConn): void {
     this.#started.add(viewer);
+    // Each start costs a peer connection and a DTLS handshake: a client looping udp-start stays on TCP.
+    if (!this.#startLimiter.take(viewer.viewerId)) {
+      this.counters.refusedTooOften++;
+      if (!this.#sessions.has(viewer)) this.#host.sendText(viewer, { t: 'mode', mode: 'tcp' });
+      return;
+    }
     if (this.#sessions.has(viewer)) this.#end(viewer, 'replaced', 'a new udp-start');
     if (this.#closed || this.#sessions.size >= this.options.maxSessions) {
       if (!this.#closed) {
