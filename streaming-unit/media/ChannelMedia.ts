@@ -56,6 +56,11 @@ export interface ViewerConn {
   live: boolean;
   /** the viewer's last report (report message), for the unit's per-viewer reports */
   report: { loss: number; latencyMs: number | null; at: number } | null;
+  /**
+   * The viewer's own reports say it is far behind (kernel and network queues the unit cannot see):
+   * it gets audio and text only until its reports say it caught up.
+   */
+  behind: boolean;
   /** reader stats already added to the channel counters */
   countedSkips: number;
   countedDrops: number;

@@ -10,7 +10,7 @@ import { FrameKind, type FrameHeader } from '../../protocol/media-frame.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { UnitGroups } from '../UnitGroups.js';
 import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
-import { LIVE_ENTER_BOUND, VIEWER_SEND_BOUND } from './limits.js';
+import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, LIVE_ENTER_BOUND, VIEWER_SEND_BOUND } from './limits.js';
 import type { UdpPlane } from './udp/UdpPlane.js';
 
 export const frameTopic = (channelId: number): string => `frames/${channelId}`;
@@ -90,7 +90,7 @@ export class Fanout {
     if (viewer.mode === 'udp') bytes = this.#opts.udp.pump(viewer);
     else ws.cork(() => {
       for (;;) {
-        const congested = ws.getBufferedAmount() >= bound;
+        const congested = viewer.behind || ws.getBufferedAmount() >= bound;
         if (congested !== reader.congested) reader.setCongested(congested);
         const frame = reader.next();
         if (!frame) break;
@@ -104,7 +104,7 @@ export class Fanout {
       }
     });
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
-    if (!dropped && viewer.mode === 'tcp' && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
+    if (!dropped && viewer.mode === 'tcp' && !viewer.behind && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
       this.#goLive(viewer);
     }
     const { videoSkipped, drops } = viewer.reader;
@@ -118,6 +118,20 @@ export class Fanout {
       viewer.countedDrops = drops;
     }
     if (dropped) this.#opts.tooSlow(viewer);
+  }
+
+  /**
+   * A viewer's report: far behind by its own measure, it leaves the topic and gets audio and text
+   * only, so the queues ahead of it (which the unit cannot see) drain, until it reports having caught up.
+   */
+  reported(viewer: ViewerConn): void {
+    const delay = viewer.report?.latencyMs ?? null;
+    if (delay === null) return;
+    const behind = delay > BEHIND_ENTER_MS ? true : delay < BEHIND_EXIT_MS ? false : viewer.behind;
+    if (behind === viewer.behind) return;
+    viewer.behind = behind;
+    if (behind && viewer.live) this.leaveLive(viewer);
+    this.pump(viewer);
   }
 
   #goLive(viewer: ViewerConn): void {

@@ -367,6 +367,7 @@ export class MediaPlane {
       mode: 'tcp',
       live: false,
       report: null,
+      behind: false,
       countedSkips: 0,
       countedDrops: 0,
     };
@@ -392,7 +393,7 @@ export class MediaPlane {
         return this.#requestKeyframe(viewer.channelId);
       case 'report':
         viewer.report = { loss: parsed.loss, latencyMs: parsed.latencyMs, at: Date.now() };
-        return;
+        return this.#fanout.reported(viewer);
       case 'udp-start':
       case 'udp-answer':
       case 'udp-candidate':

@@ -25,5 +25,9 @@ export const VIEWER_MAX_BACKPRESSURE = 4 * 1024 * 1024;
 export const IDLE_TIMEOUT_SECONDS = 60;
 /** what a client may send before its ticket is verified (well under a millisecond, normally): two largest frames */
 export const PENDING_BEFORE_ADMISSION_BYTES = 2 * INGEST_MAX_PAYLOAD;
+/** a viewer reporting more delay than this is behind (audio only) … */
+export const BEHIND_ENTER_MS = 2000;
+/** … until it reports less than this */
+export const BEHIND_EXIT_MS = 500;
 /** a viewer's keyframe request reaches the publisher at most this often per channel */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;

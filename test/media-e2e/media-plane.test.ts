@@ -304,6 +304,35 @@ describe('media plane: chat, keyframe requests, relay admission', () => {
   });
 });
 
+describe('media plane: a viewer that reports being behind', () => {
+  it('gets audio only while its reports say it is far behind, then video again from a keyframe', async () => {
+    const unit = await startUnit({ unitId: UNIT_ID });
+    unit.groups.createGroup(60, 0, 'root');
+    const publisher = await connect(unit, await publishPath(60));
+    const viewer = await connect(unit, await watchPath(60, 0, 'behind'));
+    await until(() => unit.groups.publisherConnected(60) && unit.groups.viewerCount === 1, 'connected');
+    const report = (latencyMs: number): void => viewer.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs }));
+    publisher.sendBinary(video(60, 0, true));
+    await viewer.waitForMessages(1);
+    report(5000);
+    await until(() => [...unit.media.channel(60)!.viewers][0]!.behind, 'the unit took the report');
+    for (const f of [video(60, 1, false), audio(60, 2), video(60, 3, true), audio(60, 4)]) publisher.sendBinary(f);
+    await viewer.waitForMessages(3);
+    const seqs = (): number[] => viewer.messages.map((m) => peekFrameHeader(m).seq);
+    assert.deepEqual(seqs(), [0, 2, 4], 'audio only while behind, even a keyframe is held back');
+    report(1000);
+    publisher.sendBinary(video(60, 5, false));
+    publisher.sendBinary(audio(60, 6));
+    await viewer.waitForMessages(4);
+    assert.deepEqual(seqs(), [0, 2, 4, 6], 'between the two thresholds it stays behind');
+    report(100);
+    await until(() => ![...unit.media.channel(60)!.viewers][0]!.behind, 'caught up');
+    for (const f of [video(60, 7, false), video(60, 8, true), audio(60, 9)]) publisher.sendBinary(f);
+    await viewer.waitForMessages(6);
+    assert.deepEqual(seqs(), [0, 2, 4, 6, 8, 9], 'video again from the next keyframe');
+  });
+});
+
 describe('media plane: relay links', () => {
   it('feeds a chained unit through one relay link, which reconnects after it breaks', async () => {
     const parent = await startUnit({ unitId: 'u-parent' });
