@@ -9,6 +9,8 @@
  *   `onUdpLost`. Its module (and node-datachannel) is loaded by `prepareTransport('udp')` only, and
  *   `cleanupTransports()` runs node-datachannel's cleanup in a process that made peer connections.
  */
+import { peekFrameHeader } from '../../../protocol/media-frame.js';
+import { DelayTracker } from '../../../web/client/DelayTracker.js';
 import { RawWsViewer, type RawWsHandlers } from './raw-ws-viewer.js';
 import type { ChunkOutcome } from './udp-frames.js';
 
@@ -43,9 +45,46 @@ export interface ViewerConnection {
   readonly wsFramesBeforeUdp: number;
 }
 
+/** how often a viewer reports, as web/client's Viewer does */
+const REPORT_INTERVAL_MS = 2000;
+
+/**
+ * A TCP viewer that reports like the real client (web/client Viewer): every 2 s its frames' delay over
+ * the fastest one (DelayTracker, from the media timestamps), which the unit uses to send a viewer that
+ * falls far behind audio only.
+ */
 class TcpViewer extends RawWsViewer implements ViewerConnection {
   readonly udpState = null;
   readonly wsFramesBeforeUdp = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(url: string, handlers: ViewerHandlers, slowBytesPerSec: number) {
+    const delay = new DelayTracker();
+    super(
+      url,
+      {
+        ...handlers,
+        onBinary: (message, readAtMs) => {
+          try {
+            delay.add(performance.timeOrigin + readAtMs, peekFrameHeader(message).timestamp);
+          } catch {
+            // not a frame: the stats count it
+          }
+          handlers.onBinary(message, readAtMs);
+        },
+        onOpen: () => {
+          this.#timer = setInterval(() => this.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs: delay.lastMs === null ? null : Math.round(delay.lastMs) })), REPORT_INTERVAL_MS);
+          this.#timer.unref();
+          handlers.onOpen();
+        },
+        onClose: (code, reason) => {
+          if (this.#timer) clearInterval(this.#timer);
+          handlers.onClose(code, reason);
+        },
+      },
+      slowBytesPerSec,
+    );
+  }
 }
 
 type UdpModule = typeof import('./udp-viewer.js');
