@@ -61,6 +61,10 @@ export interface ViewerConn {
    * it gets audio and text only until its reports say it caught up.
    */
   behind: boolean;
+  /** when it last became behind, when it last caught up (performance.now ms), and how long it must stay audio-only */
+  behindSince: number;
+  caughtUpAt: number;
+  behindHoldMs: number;
   /** reader stats already added to the channel counters */
   countedSkips: number;
   countedDrops: number;

@@ -10,7 +10,7 @@ import { FrameKind, type FrameHeader } from '../../protocol/media-frame.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { UnitGroups } from '../UnitGroups.js';
 import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
-import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, LIVE_ENTER_BOUND, VIEWER_SEND_BOUND } from './limits.js';
+import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, VIEWER_SEND_BOUND } from './limits.js';
 import type { UdpPlane } from './udp/UdpPlane.js';
 
 export const frameTopic = (channelId: number): string => `frames/${channelId}`;
@@ -124,14 +124,21 @@ export class Fanout {
    * A viewer's report: far behind by its own measure, it leaves the topic and gets audio and text
    * only, so the queues ahead of it (which the unit cannot see) drain, until it reports having caught up.
    */
-  reported(viewer: ViewerConn): void {
+  reported(viewer: ViewerConn, now = performance.now()): void {
     const delay = viewer.report?.latencyMs ?? null;
     if (delay === null) return;
-    const behind = delay > BEHIND_ENTER_MS ? true : delay < BEHIND_EXIT_MS ? false : viewer.behind;
-    if (behind === viewer.behind) return;
-    viewer.behind = behind;
-    if (behind && viewer.live) this.leaveLive(viewer);
-    this.pump(viewer);
+    if (!viewer.behind && delay > BEHIND_ENTER_MS) {
+      viewer.behind = true;
+      viewer.behindSince = now;
+      // Behind again soon after catching up: video is more than this viewer can take; try it less often.
+      viewer.behindHoldMs = now - viewer.caughtUpAt < RELAPSE_WINDOW_MS ? Math.min(BEHIND_HOLD_MAX_MS, Math.max(BEHIND_HOLD_MIN_MS, viewer.behindHoldMs * 2)) : 0;
+      if (viewer.live) this.leaveLive(viewer);
+      this.pump(viewer);
+    } else if (viewer.behind && delay < BEHIND_EXIT_MS && now - viewer.behindSince >= viewer.behindHoldMs) {
+      viewer.behind = false;
+      viewer.caughtUpAt = now;
+      this.pump(viewer);
+    }
   }
 
   #goLive(viewer: ViewerConn): void {

@@ -368,6 +368,9 @@ export class MediaPlane {
       live: false,
       report: null,
       behind: false,
+      behindSince: 0,
+      caughtUpAt: -Infinity,
+      behindHoldMs: 0,
       countedSkips: 0,
       countedDrops: 0,
     };

@@ -29,5 +29,12 @@ export const PENDING_BEFORE_ADMISSION_BYTES = 2 * INGEST_MAX_PAYLOAD;
 export const BEHIND_ENTER_MS = 2000;
 /** … until it reports less than this */
 export const BEHIND_EXIT_MS = 500;
+/**
+ * A viewer that falls behind again within this long of catching up cannot sustain video: it stays
+ * audio-only at least the hold time, doubled at each relapse between the two bounds.
+ */
+export const RELAPSE_WINDOW_MS = 30_000;
+export const BEHIND_HOLD_MIN_MS = 5_000;
+export const BEHIND_HOLD_MAX_MS = 120_000;
 /** a viewer's keyframe request reaches the publisher at most this often per channel */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;

@@ -330,6 +330,19 @@ describe('media plane: a viewer that reports being behind', () => {
     for (const f of [video(60, 7, false), video(60, 8, true), audio(60, 9)]) publisher.sendBinary(f);
     await viewer.waitForMessages(6);
     assert.deepEqual(seqs(), [0, 2, 4, 6, 8, 9], 'video again from the next keyframe');
+
+    // Behind again right after catching up: it cannot take video, so it stays audio-only for a while
+    // even when its next report says it caught up.
+    const conn = [...unit.media.channel(60)!.viewers][0]!;
+    report(5000);
+    await until(() => conn.behind, 'behind again');
+    assert.ok(conn.behindHoldMs >= 5000, 'held audio-only for at least five seconds');
+    report(100);
+    publisher.sendBinary(video(60, 10, true));
+    publisher.sendBinary(audio(60, 11));
+    await viewer.waitForMessages(7);
+    assert.deepEqual(seqs().slice(6), [11], 'still audio only within the hold');
+    assert.equal(conn.behind, true);
   });
 });
 
