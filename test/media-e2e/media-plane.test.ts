@@ -1,6 +1,6 @@
 /**
  * The unit's media plane end to end: a real StreamingUnit (port 0, no CSM: groups are created
- * directly through unit.groups), real sockets through a minimal RFC 6455 client (ws-client.ts),
+ * directly through unit.groups), real sockets through the `ws` package (ws-client.ts),
  * tickets signed with a fresh Ed25519 pair.
  */
 import assert from 'node:assert/strict';

@@ -1,17 +1,18 @@
 /**
- * A tiny WebSocket client for the media tests (RFC 6455 over node:http's upgrade). Node 20 has no
- * global WebSocket without a flag, the `ws` package is not installed, and node-datachannel's client
- * does not report the server's close code — which is what these tests check. It handles what the
- * unit sends: unfragmented binary/text messages, ping (answered with pong) and close.
+ * The media tests' WebSocket client: the `ws` package, with what the tests read kept in plain
+ * fields — binary messages, text messages, the server's close code — and a slow mode that stops
+ * reading from the socket (so the kernel's buffers and then the unit's fill, as for a slow viewer).
  */
-import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
-import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 
 export interface CloseInfo {
   code: number;
   reason: string;
 }
+
+/** The unit accepts frames up to 4 MiB + 1 KiB; a test may send more to see it refused. */
+const MAX_PAYLOAD = 64 * 1024 * 1024;
+const THROTTLE_WINDOW_MS = 50;
 
 export class TestWs {
   readonly messages: Buffer[] = [];
@@ -19,92 +20,73 @@ export class TestWs {
   /** resolves when the connection is gone; code 1006 when it ended without a close frame */
   readonly closed: Promise<CloseInfo>;
   closeInfo: CloseInfo | null = null;
-  #socket: Socket;
-  #buffer: Buffer = Buffer.alloc(0);
-  #resolveClosed!: (info: CloseInfo) => void;
+  readonly #ws: WebSocket;
   #waiters: (() => void)[] = [];
   #throttle: { perWindow: number; windowStart: number; used: number } | null = null;
 
-  private constructor(socket: Socket, head: Buffer) {
-    this.#socket = socket;
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('close', () => this.#finish({ code: 1006, reason: '' }));
-    socket.on('error', () => this.#finish({ code: 1006, reason: '' }));
-    if (head.length > 0) this.#onData(head);
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code: number, reason: Buffer) => {
+        this.closeInfo = { code, reason: reason.toString() };
+        resolve(this.closeInfo);
+        this.#wake();
+      });
+    });
+    ws.on('error', () => {}); // a close event follows with the code
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.#throttled(data.length);
+      if (isBinary) this.messages.push(data);
+      else this.texts.push(data.toString('utf8'));
+      this.#wake();
+    });
   }
 
   /** Resolves once upgraded; rejects with an Error carrying `status` when the server answers HTTP. */
   static connect(url: string, headers: Record<string, string> = {}): Promise<TestWs> {
-    const u = new URL(url.replace(/^ws/, 'http'));
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
     return new Promise((resolve, reject) => {
-      const req = request({
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname + u.search,
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers },
-      });
-      req.on('upgrade', (_res, socket, head) => resolve(new TestWs(socket, head)));
-      req.on('response', (res) => {
+      // Listeners go on inside 'open', before any message event of the socket can run.
+      ws.once('open', () => resolve(new TestWs(ws)));
+      ws.once('unexpected-response', (_req, res) => {
         res.resume();
+        ws.terminate();
         reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode }));
       });
-      req.on('error', reject);
-      req.end();
+      ws.once('error', reject);
     });
   }
 
   sendBinary(bytes: Uint8Array): void {
-    this.#send(0x2, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(bytes, { binary: true });
   }
 
   sendText(text: string): void {
-    this.#send(0x1, Buffer.from(text, 'utf8'));
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
   }
 
   /** A clean close from our side. */
   close(code = 1000): void {
-    const payload = Buffer.alloc(2);
-    payload.writeUInt16BE(code);
-    this.#send(0x8, payload);
+    this.#ws.close(code);
   }
 
   destroy(): void {
-    this.#socket.destroy();
+    this.#ws.terminate();
   }
 
   /** Stops reading: the kernel's buffers fill, then the unit's socket buffers (a slow viewer). */
   pause(): void {
-    this.#socket.pause();
+    this.#ws.pause();
   }
 
   resume(): void {
     this.#throttle = null;
-    this.#socket.resume();
+    this.#ws.resume();
   }
 
-  /** Reads at most about `bytesPerSecond` (paused between 50 ms windows once over budget). */
+  /** Reads at most about `bytesPerSecond` (paused until the next 50 ms window once over budget). */
   throttle(bytesPerSecond: number): void {
-    this.#throttle = { perWindow: bytesPerSecond / 20, windowStart: performance.now(), used: 0 };
-  }
-
-  #throttleChunk(length: number): void {
-    const t = this.#throttle;
-    if (!t) return;
-    const now = performance.now();
-    if (now - t.windowStart >= 50) {
-      t.windowStart = now;
-      t.used = 0;
-    }
-    t.used += length;
-    if (t.used < t.perWindow) return;
-    this.#socket.pause();
-    setTimeout(() => {
-      if (this.#throttle !== t) return;
-      t.windowStart = performance.now();
-      t.used = 0;
-      this.#socket.resume();
-    }, 50 - (now - t.windowStart));
+    this.#throttle = { perWindow: bytesPerSecond * (THROTTLE_WINDOW_MS / 1000), windowStart: performance.now(), used: 0 };
   }
 
   /** Resolves when at least `n` binary messages have arrived; rejects on timeout or close. */
@@ -131,64 +113,22 @@ export class TestWs {
     for (const w of waiters) w();
   }
 
-  #finish(info: CloseInfo): void {
-    if (this.closeInfo) return;
-    this.closeInfo = info;
-    this.#resolveClosed(info);
-    this.#wake();
-  }
-
-  #send(opcode: number, payload: Buffer): void {
-    if (this.#socket.destroyed) return;
-    const mask = randomBytes(4);
-    const n = payload.length;
-    const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-    head[0] = 0x80 | opcode;
-    if (n < 126) head[1] = 0x80 | n;
-    else if (n < 65536) {
-      head[1] = 0x80 | 126;
-      head.writeUInt16BE(n, 2);
-    } else {
-      head[1] = 0x80 | 127;
-      head.writeBigUInt64BE(BigInt(n), 2);
+  #throttled(length: number): void {
+    const t = this.#throttle;
+    if (!t) return;
+    const now = performance.now();
+    if (now - t.windowStart >= THROTTLE_WINDOW_MS) {
+      t.windowStart = now;
+      t.used = 0;
     }
-    const masked = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) masked[i] = payload[i]! ^ mask[i & 3]!;
-    this.#socket.write(Buffer.concat([head, mask, masked]));
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#throttleChunk(chunk.length);
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    for (;;) {
-      const b = this.#buffer;
-      if (b.length < 2) return;
-      const opcode = b[0]! & 0x0f;
-      let length = b[1]! & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (b.length < 4) return;
-        length = b.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (b.length < 10) return;
-        length = Number(b.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (b.length < at + length) return;
-      const payload = Buffer.from(b.subarray(at, at + length));
-      this.#buffer = b.subarray(at + length);
-      if (opcode === 0x2) this.messages.push(payload);
-      else if (opcode === 0x1) this.texts.push(payload.toString('utf8'));
-      else if (opcode === 0x9) this.#send(0xa, payload);
-      else if (opcode === 0x8) {
-        const info = { code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString('utf8') };
-        if (!this.#socket.destroyed) this.#send(0x8, payload.subarray(0, 2));
-        this.#socket.end();
-        this.#finish(info);
-        return;
-      }
-      this.#wake();
-    }
+    t.used += length;
+    if (t.used < t.perWindow || this.#ws.isPaused) return;
+    this.#ws.pause();
+    setTimeout(() => {
+      if (this.#throttle !== t) return;
+      t.windowStart = performance.now();
+      t.used = 0;
+      this.#ws.resume();
+    }, THROTTLE_WINDOW_MS - (now - t.windowStart));
   }
 }
