@@ -86,6 +86,13 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     return this.#viewerIndex.size;
   }
 
+  /** This unit holds the channel's root group (the publisher connects here). */
+  holdsRoot(channelId: number): boolean {
+    const channel = this.#channels.get(channelId);
+    if (channel) for (const index of channel.groupIndexes) if (this.#groups[index]!.role === 'root') return true;
+    return false;
+  }
+
   /** Viewers of one channel here (all its groups). */
   viewerCountOf(channelId: number): number {
     const channel = this.#channels.get(channelId);

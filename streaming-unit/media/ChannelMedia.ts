@@ -72,6 +72,9 @@ export interface ViewerConn {
 
 export class ChannelMedia {
   readonly ring: RingBuffer;
+  /** the uWS topics of the channel here: live readers' frames, and chat lines (made once, used per frame) */
+  readonly frameTopic: string;
+  readonly chatTopic: string;
   publisher: MediaSocket | null = null;
   /** viewers and relay children */
   readonly viewers = new Set<ViewerConn>();
@@ -95,5 +98,7 @@ export class ChannelMedia {
     ringOptions: RingOptionsInput,
   ) {
     this.ring = new RingBuffer(ringOptions);
+    this.frameTopic = `frames/${channelId}`;
+    this.chatTopic = `chat/${channelId}`;
   }
 }

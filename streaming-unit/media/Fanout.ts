@@ -13,8 +13,6 @@ import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
 import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, VIEWER_SEND_BOUND } from './limits.js';
 import type { UdpPlane } from './udp/UdpPlane.js';
 
-export const frameTopic = (channelId: number): string => `frames/${channelId}`;
-
 export interface FanoutOptions {
   /** the unit's app once the routes are attached (topic publishes go through it) */
   app: () => TemplatedApp | null;
@@ -62,7 +60,7 @@ export class Fanout {
     if (from < 0 || media.ring.closed) return;
     const app = this.#opts.app();
     if (media.live > 0 && app) {
-      const topic = frameTopic(media.channelId);
+      const topic = media.frameTopic;
       for (let n = from, view = media.ring.frameView(n); view; view = media.ring.frameView(++n)) {
         app.publish(topic, view, true);
         this.#opts.meter.addEgressBytes(view.length * media.live);
@@ -145,7 +143,7 @@ export class Fanout {
     const media = this.#opts.channels.get(viewer.channelId);
     // Frames of an unsent batch are already in its reader's past: the topic would send them twice.
     if (!media || viewer.live || media.unsentFrom >= 0) return;
-    viewer.ws.subscribe(frameTopic(viewer.channelId));
+    viewer.ws.subscribe(media.frameTopic);
     viewer.live = true;
     media.live++;
     media.pumped.delete(viewer);
@@ -161,7 +159,8 @@ export class Fanout {
       if (!viewer.detached) media.pumped.add(viewer);
     }
     const d = viewer.ws.getUserData();
-    if (!d.closed) viewer.ws.unsubscribe(frameTopic(viewer.channelId));
+    // Without the channel nothing is published on its topic any more: nothing to leave.
+    if (!d.closed && media) viewer.ws.unsubscribe(media.frameTopic);
     viewer.reader.resumeAtHead();
   }
 

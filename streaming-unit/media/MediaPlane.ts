@@ -40,7 +40,6 @@ import type { UdpOptions } from './udp/udp-options.js';
 
 /** the chat sender name of a channel's publisher */
 export const BROADCASTER_SENDER = 'broadcaster';
-const chatTopic = (channelId: number): string => `chat/${channelId}`;
 
 export interface MediaPlaneOptions {
   unitId: string;
@@ -248,12 +247,12 @@ export class MediaPlane {
   #openPublisher(ws: MediaSocket): void {
     const d = ws.getUserData();
     if (this.#refused(ws)) return;
-    if (!this.#hasRoot(d.channelId)) return this.#end(ws, 'MEDIA_NOT_ROOT_UNIT');
+    if (!this.#groups.holdsRoot(d.channelId)) return this.#end(ws, 'MEDIA_NOT_ROOT_UNIT');
     const media = this.#ensureChannel(d.channelId);
     const previous = media.publisher;
     media.publisher = ws;
     if (previous) this.#end(previous, 'MEDIA_REPLACED');
-    ws.subscribe(chatTopic(d.channelId));
+    ws.subscribe(media.chatTopic);
     this.#groups.setPublisherConnected(d.channelId, true);
     this.#logger.info({ channelId: d.channelId, ip: d.ip, replaced: previous !== null }, 'publisher connected');
   }
@@ -375,7 +374,7 @@ export class MediaPlane {
       countedDrops: 0,
     };
     ws.getUserData().viewer = viewer;
-    ws.subscribe(chatTopic(media.channelId));
+    ws.subscribe(media.chatTopic);
     media.viewers.add(viewer);
     media.pumped.add(viewer);
     this.#viewersById.set(id, viewer);
@@ -432,9 +431,10 @@ export class MediaPlane {
    * any other unit receiving a line from below sends it up, and one from above fans out here.
    */
   #chatLine(channelId: number, line: UnitMessage & { t: 'chat' }, fromAbove = false): void {
-    if (fromAbove || this.#hasRoot(channelId)) {
+    if (fromAbove || this.#groups.holdsRoot(channelId)) {
       const stamped = fromAbove ? line : { ...line, at: Date.now() };
-      this.#app?.publish(chatTopic(channelId), encodeMessage(stamped), false);
+      const media = this.#channels.get(channelId);
+      if (media) this.#app?.publish(media.chatTopic, encodeMessage(stamped), false);
       return;
     }
     if (!this.#relays.sendUp(channelId, line)) this.#logger.debug({ channelId }, 'chat line dropped: no relay link to the root yet');
@@ -553,13 +553,9 @@ export class MediaPlane {
     return media;
   }
 
-  #hasRoot(channelId: number): boolean {
-    return this.#groups.groups().some((g) => g.channelId === channelId && g.role === 'root');
-  }
-
   #rootCheck(channelId: number): void {
     const media = this.#channels.get(channelId);
-    if (media?.publisher && !this.#hasRoot(channelId)) this.#end(media.publisher, 'MEDIA_REJOIN');
+    if (media?.publisher && !this.#groups.holdsRoot(channelId)) this.#end(media.publisher, 'MEDIA_REJOIN');
   }
 
   #groupReleased(group: Readonly<Group>, reason: string): void {
