@@ -27,7 +27,7 @@ import type { TicketVerifier } from '../../protocol/tickets.js';
 import { UnitError } from '../errors.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { Group, UnitGroups, UnitGroupsEvents } from '../UnitGroups.js';
-import { ChannelMedia, type MediaConnData, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
+import { ChannelMedia, type MediaConnData, type MediaRoute, type MediaSocket, type ViewerConn } from './ChannelMedia.js';
 import { MediaAdmission } from './MediaAdmission.js';
 import { ConnectionLimiter } from './ConnectionLimiter.js';
 import { DEFAULT_CHAT_RATE, RateLimiter, type Rate } from './RateLimiter.js';
@@ -176,47 +176,28 @@ export class MediaPlane {
       }
     };
     const common = { compression: NO_COMPRESSION, idleTimeout: IDLE_TIMEOUT_SECONDS, sendPingsAutomatically: true, closeOnBackpressureLimit: false };
-    app.ws<MediaConnData>('/ingest/:channelId', {
-      ...common,
-      maxPayloadLength: INGEST_MAX_PAYLOAD,
-      maxBackpressure: 64 * 1024,
-      upgrade: (res, req, context) => this.#admission.upgrade('ingest', res, req, context, this.#closed),
-      open: (ws) => this.#admitThen(ws, guard('ingest open', (w) => this.#openPublisher(w)), guard('ingest message', (w, m: ArrayBuffer, b: boolean) => this.#publisherMessage(w, m, b))),
-      message: guard('ingest message', (ws, message: ArrayBuffer, isBinary: boolean) => {
-        if (!this.#heldBack(ws, message, isBinary)) this.#publisherMessage(ws, message, isBinary);
-      }),
-      close: (ws) => this.#closed_(ws),
-    });
-    app.ws<MediaConnData>('/watch/:channelId', {
-      ...common,
-      maxPayloadLength: WATCH_MAX_PAYLOAD,
-      maxBackpressure: VIEWER_MAX_BACKPRESSURE,
-      upgrade: (res, req, context) => this.#admission.upgrade('watch', res, req, context, this.#closed),
-      open: (ws) => this.#admitThen(ws, guard('watch open', (w) => this.#openViewer(w)), guard('watch message', (w, m: ArrayBuffer, b: boolean) => this.#viewerMessage(w, m, b))),
-      message: guard('watch message', (ws, message: ArrayBuffer, isBinary: boolean) => {
-        if (!this.#heldBack(ws, message, isBinary)) this.#viewerMessage(ws, message, isBinary);
-      }),
-      drain: guard('watch drain', (ws) => {
-        const viewer = ws.getUserData().viewer;
-        if (viewer) this.#fanout.pump(viewer);
-      }),
-      close: (ws) => this.#closed_(ws),
-    });
-    app.ws<MediaConnData>('/relay/:channelId', {
-      ...common,
-      maxPayloadLength: WATCH_MAX_PAYLOAD,
-      maxBackpressure: VIEWER_MAX_BACKPRESSURE,
-      upgrade: (res, req, context) => this.#admission.upgrade('relay', res, req, context, this.#closed),
-      open: (ws) => this.#admitThen(ws, guard('relay open', (w) => this.#openRelayChild(w)), guard('relay message', (w, m: ArrayBuffer, b: boolean) => this.#relayChildMessage(w, m, b))),
-      message: guard('relay message', (ws, message: ArrayBuffer, isBinary: boolean) => {
-        if (!this.#heldBack(ws, message, isBinary)) this.#relayChildMessage(ws, message, isBinary);
-      }),
-      drain: guard('relay drain', (ws) => {
-        const child = ws.getUserData().viewer;
-        if (child) this.#fanout.pump(child);
-      }),
-      close: (ws) => this.#closed_(ws),
-    });
+    type OnMessage = (ws: MediaSocket, message: ArrayBuffer, isBinary: boolean) => void;
+    // The three routes differ in their limits, what opening does and who reads the messages.
+    const route = (name: MediaRoute, limits: { maxPayloadLength: number; maxBackpressure: number }, open: (ws: MediaSocket) => void, onMessage: OnMessage): void => {
+      const message = guard(`${name} message`, onMessage);
+      app.ws<MediaConnData>(`/${name}/:channelId`, {
+        ...common,
+        ...limits,
+        upgrade: (res, req, context) => this.#admission.upgrade(name, res, req, context, this.#closed),
+        open: (ws) => this.#admitThen(ws, guard(`${name} open`, open), message),
+        message: guard(`${name} message`, (ws, m: ArrayBuffer, isBinary: boolean) => {
+          if (!this.#heldBack(ws, m, isBinary)) onMessage(ws, m, isBinary);
+        }),
+        drain: guard(`${name} drain`, (ws) => {
+          const reader = ws.getUserData().viewer;
+          if (reader) this.#fanout.pump(reader);
+        }),
+        close: (ws) => this.#closed_(ws),
+      });
+    };
+    route('ingest', { maxPayloadLength: INGEST_MAX_PAYLOAD, maxBackpressure: 64 * 1024 }, (w) => this.#openPublisher(w), (w, m, b) => this.#publisherMessage(w, m, b));
+    route('watch', { maxPayloadLength: WATCH_MAX_PAYLOAD, maxBackpressure: VIEWER_MAX_BACKPRESSURE }, (w) => this.#openViewer(w), (w, m, b) => this.#viewerMessage(w, m, b));
+    route('relay', { maxPayloadLength: WATCH_MAX_PAYLOAD, maxBackpressure: VIEWER_MAX_BACKPRESSURE }, (w) => this.#openRelayChild(w), (w, m, b) => this.#relayChildMessage(w, m, b));
   }
 
   /** Closes every media client (MEDIA_UNIT_CLOSING) and ring. Call before the app closes. Safe twice. */
