@@ -49,15 +49,10 @@ export interface WorkerUdp {
   lostMaxPerViewer: number;
 }
 
-export interface WorkerReport {
-  type: 'report';
-  pid: number;
-  cpuSeconds: number;
-  /** the JavaScript thread alone (/proc/self/task/<pid>) */
-  mainThreadCpuSeconds: number;
-  wallSeconds: number;
-  loopDelayP99Ms: number;
+/** What viewers got: one worker's, or merged over the workers (LoadReport). */
+export interface ViewerFigures {
   counters: Record<ViewerClass, ClassCounters>;
+  /** per viewer tag (ViewerSpec.tag) */
   tagged: Record<string, ClassCounters>;
   /** per normal viewer; NaN: no keyframe yet */
   firstKeyframeMs: Float64Array;
@@ -67,12 +62,23 @@ export interface WorkerReport {
   open: number;
   retries: number;
   slowLocalPorts: number[];
+  /** null for TCP */
   udp: WorkerUdp | null;
+}
+
+export interface WorkerReport extends ViewerFigures {
+  type: 'report';
+  pid: number;
+  cpuSeconds: number;
+  /** the JavaScript thread alone (/proc/self/task/<pid>) */
+  mainThreadCpuSeconds: number;
+  wallSeconds: number;
+  loopDelayP99Ms: number;
 }
 
 export type LoadGenReply = WorkerConnected | WorkerReport | { type: 'marked' } | { type: 'error'; message: string };
 
-export interface LoadReport {
+export interface LoadReport extends ViewerFigures {
   workers: number;
   cpuSeconds: number;
   wallSeconds: number;
@@ -82,17 +88,6 @@ export interface LoadReport {
   /** the busiest JavaScript thread's share of a core */
   mainThreadShareMax: number;
   loopDelayP99MsMax: number;
-  counters: Record<ViewerClass, ClassCounters>;
-  /** per viewer tag (ViewerSpec.tag), merged over the workers */
-  tagged: Record<string, ClassCounters>;
-  firstKeyframeMs: Float64Array;
-  firstKeyframeMsByTag: Record<string, Float64Array>;
-  closes: Record<string, number>;
-  open: number;
-  retries: number;
-  slowLocalPorts: number[];
-  /** merged over the workers; null for TCP */
-  udp: WorkerUdp | null;
 }
 
 const concat = (arrays: Float64Array[]): Float64Array => {
