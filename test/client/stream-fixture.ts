@@ -2,7 +2,6 @@
  * A synthetic stream for the client tests (a video frame, keyframe every 30 or right after the
  * publisher reconnects, and an audio frame every 5 ms of random bytes), and checks on what viewers got.
  */
-import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Codec, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import type { Publisher } from '../../web/client/Publisher.js';
@@ -59,16 +58,5 @@ export function watch(viewer: Viewer): Received[] {
 
 export const videoCount = (frames: Received[]): number => frames.filter((f) => f.kind === FrameKind.VIDEO).length;
 
-export function assertInOrderAndIdentical(frames: Received[], sent: Map<number, Uint8Array>, what: string): void {
-  assert.ok(frames.length > 0, `${what}: no frames`);
-  const firstVideo = frames.find((f) => f.kind === FrameKind.VIDEO);
-  assert.ok(firstVideo?.keyframe, `${what}: the first video frame is not a keyframe`);
-  for (let i = 0; i < frames.length; i++) {
-    const f = frames[i]!;
-    if (i > 0) assert.equal(f.seq, frames[i - 1]!.seq + 1, `${what}: frame ${i} has seq ${f.seq} after ${frames[i - 1]!.seq}`);
-    const payload = sent.get(f.seq);
-    assert.ok(payload, `${what}: seq ${f.seq} was never sent`);
-    assert.ok(Buffer.from(f.payload).equals(payload), `${what}: payload of seq ${f.seq} differs`);
-  }
-}
+export { assertInOrderAndIdentical } from '../support/frame-checks.js';
 

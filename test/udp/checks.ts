@@ -1,6 +1,4 @@
 /** What the UDP tests assert about a viewer's frames, and a deadline-bounded wait. */
-import assert from 'node:assert/strict';
-import { FrameKind } from '../../protocol/media-frame.js';
 import { waitFor } from '../support/processes.js';
 import type { Arrival } from './udp-harness.js';
 
@@ -10,18 +8,7 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 }
 
 /** Every frame once, consecutive seqs from the first, payloads as sent, video from a keyframe. */
-export function assertComplete(arrivals: Arrival[], sent: Map<number, Uint8Array>, what: string): void {
-  assert.ok(arrivals.length > 0, `${what}: no frames`);
-  const firstVideo = arrivals.find((a) => a.kind === FrameKind.VIDEO);
-  assert.ok(firstVideo?.keyframe, `${what}: the first video frame is not a keyframe`);
-  for (let i = 0; i < arrivals.length; i++) {
-    const a = arrivals[i]!;
-    if (i > 0) assert.equal(a.seq, arrivals[i - 1]!.seq + 1, `${what}: seq ${a.seq} (${a.path}) follows ${arrivals[i - 1]!.seq} (${arrivals[i - 1]!.path})`);
-    const payload = sent.get(a.seq);
-    assert.ok(payload, `${what}: seq ${a.seq} was never sent`);
-    assert.ok(Buffer.from(a.payload).equals(payload), `${what}: the payload of seq ${a.seq} differs`);
-  }
-}
+export { assertInOrderAndIdentical as assertComplete } from '../support/frame-checks.js';
 
 /** The longest time between two consecutive deliveries, ms. */
 export function longestPause(arrivals: Arrival[]): number {
