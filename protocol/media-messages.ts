@@ -16,8 +16,10 @@
  *     udp-offer       the unit's SDP offer for the data channel
  *     udp-candidate   an ICE candidate of the unit
  *     mode            where frames go from now on: `udp` (the data channel) or `tcp` (this socket);
- *                     the unit switches at a frame boundary, so no frame is lost or sent twice
- *                     across the switch except what the network itself drops on UDP
+ *                     the unit switches at a frame boundary, so no frame is lost across the
+ *                     switch except what the network drops on UDP; when a data channel fails,
+ *                     the frames it carried in the last 500 ms come again on this socket, and
+ *                     the client keeps each seq once
  *
  * The parser is strict: unknown tags, extra fields and oversize strings are refused (the unit closes
  * the socket with MEDIA_BAD_MESSAGE).
