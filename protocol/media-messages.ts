@@ -1,6 +1,8 @@
 /**
  * The text messages on a media WebSocket, both ways, declared once for units, pages and tools.
  * Binary messages are frames (media-frame.ts); text messages are one JSON object with a `t` tag.
+ * JSON rather than msgpack on purpose: these are a few per viewer per second (chat, signalling,
+ * reports), WebSocket text frames carry them without a decoder in the page, and SDP is text anyway.
  *
  *   client → unit (viewer on /watch, publisher on /ingest):
  *     chat            a chat line; the unit stamps who sent it and fans it out to the whole channel
