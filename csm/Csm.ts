@@ -84,6 +84,7 @@ export class Csm {
           consolidate: config.consolidate,
           // Viewer ids must never repeat across CSM generations: the epoch is part of each id.
           viewerIdPrefix: `v${epochRef.value.toString(36)}.`,
+          publisherGraceMs: config.publisherGraceMs,
         },
         effects,
       );

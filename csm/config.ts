@@ -17,6 +17,8 @@ export const CsmConfigSchema = Type.Object(
     unitFailAfterMs: Type.Integer({ minimum: 100 }),
     maxRelayChildren: Type.Integer({ minimum: 1, maximum: 1000 }),
     emptyGroupGraceMs: Type.Integer({ minimum: 0 }),
+    /** a channel whose broadcaster stays away this long is closed */
+    publisherGraceMs: Type.Integer({ minimum: 1000 }),
     reservationTtlMs: Type.Integer({ minimum: 1000 }),
     consolidate: Type.Boolean(),
     sweepIntervalMs: Type.Integer({ minimum: 50 }),
@@ -52,6 +54,7 @@ export const csmDefaults: CsmConfig = {
   unitFailAfterMs: 3000,
   maxRelayChildren: 8,
   emptyGroupGraceMs: 30_000,
+  publisherGraceMs: 20_000,
   reservationTtlMs: 65_000,
   consolidate: true,
   sweepIntervalMs: 1000,

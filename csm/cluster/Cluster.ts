@@ -24,6 +24,11 @@ export interface ClusterOptions {
   consolidate: boolean;
   /** prefix of viewer ids, unique per CSM epoch so ids never repeat across a takeover */
   viewerIdPrefix: string;
+  /**
+   * a channel whose broadcaster stays away this long (never connected after opening, left, or lost
+   * with its unit and not back) is closed; within it viewers wait ("reconnecting"), not "ended"
+   */
+  publisherGraceMs: number;
 }
 
 export const defaultClusterOptions: ClusterOptions = {
@@ -32,6 +37,7 @@ export const defaultClusterOptions: ClusterOptions = {
   reservationTtlMs: 65_000,
   consolidate: true,
   viewerIdPrefix: 'v',
+  publisherGraceMs: 20_000,
 };
 
 export interface UnitRegistration {
@@ -194,6 +200,7 @@ export class Cluster {
       viewers: 0,
       peakViewers: 0,
       publisherConnected: false,
+      publisherAwaySince: now,
       rehomedAt: 0,
     };
     channel.root = allocateGroup(unit, channel, 'root', null, this.effects);
@@ -203,14 +210,14 @@ export class Cluster {
     return channel;
   }
 
-  closeChannel(channel: Channel, actor: string): void {
+  closeChannel(channel: Channel, actor: string, why = ''): void {
     for (const presence of [...channel.presences.values()]) {
       for (const group of [...presence.groups]) this.dropGroup(group, false);
       this.effects.command(presence.unit, 'csm.closeChannel', { channelId: channel.id });
     }
     this.channels.delete(channel.id);
     this.#thinned.delete(channel);
-    this.effects.event({ at: this.now(), kind: EventKind.CHANNEL_CLOSED, channelId: channel.id, actor, message: `channel ${channel.id} closed` });
+    this.effects.event({ at: this.now(), kind: EventKind.CHANNEL_CLOSED, channelId: channel.id, actor, message: `channel ${channel.id} closed${why ? `: ${why}` : ''}` });
     this.effects.channelRemoved(channel.id);
   }
 
@@ -374,9 +381,10 @@ export class Cluster {
     for (const id of reported) this.viewerJoined(group.unit, group.channel.id, group.index, id);
   }
 
-  /** Periodic housekeeping: expired reservations, empty groups past their grace, consolidation. */
+  /** Periodic housekeeping: expired reservations, empty groups past their grace, abandoned channels, consolidation. */
   sweep(consolidate: (channel: Channel) => void): void {
     const now = this.now();
+    this.#closeAbandoned(now);
     while (this.#reservationHead < this.#reservations.length) {
       const viewer = this.#reservations[this.#reservationHead]!;
       if (viewer.expiresAt > now) break;
@@ -401,6 +409,22 @@ export class Cluster {
       for (const channel of this.#thinned) if (this.channels.get(channel.id) === channel) consolidate(channel);
     }
     this.#thinned.clear();
+  }
+
+  /**
+   * Channels whose broadcaster has been away longer than the grace are closed. Away is noticed here
+   * (every sweep) rather than where the flag changes — opening, unit reports, re-homing, a restore —
+   * so each of those only keeps `publisherConnected` true to the units' word.
+   */
+  #closeAbandoned(now: number): void {
+    const deadline = now - this.options.publisherGraceMs;
+    for (const channel of [...this.channels.values()]) {
+      if (channel.publisherConnected) channel.publisherAwaySince = 0;
+      else if (channel.publisherAwaySince === 0) channel.publisherAwaySince = now;
+      else if (channel.publisherAwaySince <= deadline) {
+        this.closeChannel(channel, 'csm', `no broadcaster for ${Math.round((now - channel.publisherAwaySince) / 1000)} s`);
+      }
+    }
   }
 }
 

@@ -78,6 +78,8 @@ export interface Channel {
   viewers: number;
   peakViewers: number;
   publisherConnected: boolean;
+  /** since when (ms) the broadcaster has been away; 0 while connected (Cluster sweeps it) */
+  publisherAwaySince: number;
   /** when the channel last moved its root (ms), 0 if never */
   rehomedAt: number;
 }

@@ -70,6 +70,7 @@ function restoreChannel(cluster: Cluster, record: ChannelRecord): boolean {
     viewers: 0,
     peakViewers: record.peakViewers,
     publisherConnected: false,
+    publisherAwaySince: 0,
     rehomedAt: 0,
   };
   const presenceOf = (unitId: string, trail: Set<string>): Presence | null => {

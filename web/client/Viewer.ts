@@ -20,7 +20,7 @@
  * `forceTcp()`, `tryUdp()`, `stats.udp`); frames stay in seq order, without duplicates, across it.
  */
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
-import { encodeMessage, parseUnitMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { attemptCsm, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
@@ -248,9 +248,18 @@ export class Viewer {
 
   /** Sends a chat line to the channel; false when not connected. */
   sendChat(text: string): boolean {
+    return this.#send({ t: 'chat', text });
+  }
+
+  /** Asks for a keyframe (the player's decoder lost its state); the unit passes it up to the publisher. */
+  requestKeyframe(): boolean {
+    return this.#send({ t: 'keyframe' });
+  }
+
+  #send(message: ClientMessage): boolean {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WS_OPEN) return false;
-    ws.send(encodeMessage({ t: 'chat', text }));
+    ws.send(encodeMessage(message));
     return true;
   }
 
