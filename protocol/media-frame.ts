@@ -91,6 +91,7 @@ export const FRAME_ERRORS = {
   FRAME_ERR_BAD_PAYLOAD: 'the payload is not binary',
   FRAME_ERR_TEXT_TOO_LARGE: `the text payload is larger than ${MAX_TEXT_PAYLOAD_BYTES} bytes`,
   FRAME_ERR_BAD_TEXT: 'the text payload is not valid UTF-8',
+  FRAME_ERR_BAD_PIECES: 'a frame sent in pieces does not add up (protocol/frame-pieces.ts)',
 } as const;
 
 export type FrameErrorCode = keyof typeof FRAME_ERRORS;

@@ -6,6 +6,7 @@
  * MediaPlane owns the sockets and the channels; this owns what is sent on them.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
+import { sendInPieces } from '../../protocol/frame-pieces.js';
 import { FrameKind, type FrameHeader } from '../../protocol/media-frame.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { UnitGroups } from '../UnitGroups.js';
@@ -61,8 +62,10 @@ export class Fanout {
     const app = this.#opts.app();
     if (media.live > 0 && app) {
       const topic = media.frameTopic;
+      // publish's boolean says nothing about this frame's later pieces: every piece goes to the topic.
+      const publish = (message: Uint8Array): boolean => (app.publish(topic, message, true), true);
       for (let n = from, view = media.ring.frameView(n); view; view = media.ring.frameView(++n)) {
-        app.publish(topic, view, true);
+        sendInPieces(view, publish);
         this.#opts.meter.addEgressBytes(view.length * media.live);
       }
     }
@@ -70,11 +73,14 @@ export class Fanout {
   }
 
   /**
-   * Sends the reader's frames, the exact ring bytes, corked into one write. While the socket buffers
-   * more than the bound the reader is congested: video is skipped, audio and text go on (so a slow
-   * viewer keeps its sound and keeps up with the writer instead of being lapped); video comes back
-   * at the next keyframe once the socket drains. A TCP reader that has caught up (at the writer,
-   * video flowing) joins the channel's topic and is fed by uWS from then on.
+   * Sends the reader's frames, the exact ring bytes, corked into one write, for as long as the kernel
+   * takes them: once the socket holds bytes of its own the rest waits in the ring (bounded, shared by
+   * all) and `drain` pumps again — uWS keeps a socket's buffer at its largest size for the socket's
+   * life, so what it holds is memory per viewer. While the reader leaves more than the bound behind
+   * in the ring (or its socket holds more, e.g. just off the topic) it is congested: video is skipped,
+   * audio and text go on (so a slow viewer keeps its sound and keeps up with the writer instead of
+   * being lapped); video comes back at the next keyframe once it has caught up. A TCP reader that has
+   * caught up (at the writer, video flowing) joins the channel's topic and is fed by uWS from then on.
    */
   pump(viewer: ViewerConn): void {
     if (viewer.detached || viewer.live) return;
@@ -83,22 +89,23 @@ export class Fanout {
     if (d.ending || d.closed) return;
     let bytes = 0;
     let dropped = false;
+    // uWS copies each view before returning, so the ring may overwrite it afterwards.
+    const send = (message: Uint8Array): boolean => ws.send(message, true) !== 2;
     const reader = viewer.reader;
     const bound = this.#opts.channels.get(viewer.channelId)?.sendBound ?? VIEWER_SEND_BOUND;
     if (viewer.mode === 'udp') bytes = this.#opts.udp.pump(viewer);
     else ws.cork(() => {
       for (;;) {
-        const congested = viewer.behind || ws.getBufferedAmount() >= bound;
+        const congested = viewer.behind || ws.getBufferedAmount() >= bound || reader.backlogBytes >= bound;
         if (congested !== reader.congested) reader.setCongested(congested);
         const frame = reader.next();
         if (!frame) break;
-        // uWS copies the view before returning, so the ring may overwrite it afterwards.
-        const result = ws.send(frame, true);
         bytes += frame.length;
-        if (result === 2) {
+        if (!sendInPieces(frame, send)) {
           dropped = true;
           break;
         }
+        if (ws.getBufferedAmount() > 0) break;
       }
     });
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);

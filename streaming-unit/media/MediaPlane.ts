@@ -18,6 +18,7 @@
  * When the CSM evacuates or closes a channel, or its last group here goes, every client of the channel
  * is closed with MEDIA_REJOIN and the ring is dropped; a released group closes its own viewers so.
  */
+import { sendInPieces } from '../../protocol/frame-pieces.js';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
 import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
@@ -99,7 +100,7 @@ export class MediaPlane {
       sendFrame: (viewer, frame) => {
         const d = viewer.ws.getUserData();
         if (d.ending || d.closed) return;
-        viewer.ws.send(frame, true);
+        sendInPieces(frame, (message) => viewer.ws.send(message, true) !== 2);
         this.#opts.meter.addEgressBytes(frame.length);
       },
       modeChanged: (viewer, mode) => this.#groups.setViewerMode(viewer.viewerId, mode),

@@ -11,6 +11,7 @@
  * re-parents when the parent unit died) replaces the link; no parent (this unit became the root)
  * closes it. The `ws` package is the client: uWebSockets.js serves but does not connect.
  */
+import { PieceJoiner } from '../../protocol/frame-pieces.js';
 import WebSocket from 'ws';
 import { backoffDelay } from '../../protocol/backoff.js';
 import type { Logger } from '../../protocol/logger.js';
@@ -45,6 +46,8 @@ interface Link {
   lastSeq: number | null;
   /** after a reconnect: frames up to this seq are already in our ring (the parent replays from its newest keyframe) */
   replayedUpTo: number | null;
+  /** large frames arrive in pieces (protocol/frame-pieces.ts); per connection */
+  pieces: PieceJoiner;
 }
 
 /** a replay is at most this far behind; a frame further back is a new numbering (the publisher started over) */
@@ -69,7 +72,7 @@ export class RelayLinks {
     if (current) this.unlink(channelId);
     if (!parent || this.#closed) return;
     // A new parent relays the same stream: what the old one gave us must not be written twice either.
-    const link: Link = { channelId, parent, socket: null, failures: 0, timer: null, open: false, framesIn: 0, lastSeq: current?.lastSeq ?? null, replayedUpTo: null };
+    const link: Link = { channelId, parent, socket: null, failures: 0, timer: null, open: false, framesIn: 0, lastSeq: current?.lastSeq ?? null, replayedUpTo: null, pieces: new PieceJoiner() };
     this.#links.set(channelId, link);
     this.#connect(link);
   }
@@ -109,6 +112,7 @@ export class RelayLinks {
     const url = `${link.parent.address.replace(/\/+$/, '')}/relay/${link.channelId}?${relayQuery(this.#opts.clusterSecret, this.#opts.unitId, link.channelId)}`;
     const socket = new WebSocket(url, { maxPayload: INGEST_MAX_PAYLOAD, perMessageDeflate: false });
     link.socket = socket;
+    link.pieces.reset();
     socket.binaryType = 'nodebuffer';
     socket.on('open', () => {
       link.open = true;
@@ -142,8 +146,11 @@ export class RelayLinks {
       return;
     }
     let header: FrameHeader;
+    let frame: Uint8Array | null;
     try {
-      header = peekFrameHeader(data);
+      frame = link.pieces.push(data);
+      if (!frame) return;
+      header = peekFrameHeader(frame);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       this.#logger.warn({ channelId: link.channelId, code: error.code }, 'bad frame from the relay parent; reconnecting');
@@ -162,6 +169,6 @@ export class RelayLinks {
     }
     link.framesIn++;
     link.lastSeq = header.seq;
-    this.#opts.onFrame(link.channelId, data, header);
+    this.#opts.onFrame(link.channelId, frame, header);
   }
 }

@@ -4,6 +4,7 @@
  * reading from the socket (so the kernel's buffers and then the unit's fill, as for a slow viewer).
  */
 import WebSocket from 'ws';
+import { PieceJoiner } from '../../protocol/frame-pieces.js';
 
 export interface CloseInfo {
   code: number;
@@ -23,6 +24,7 @@ export class TestWs {
   readonly #ws: WebSocket;
   #waiters: (() => void)[] = [];
   #throttle: { perWindow: number; windowStart: number; used: number } | null = null;
+  readonly #pieces = new PieceJoiner();
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
@@ -36,7 +38,11 @@ export class TestWs {
     ws.on('error', () => {}); // a close event follows with the code
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.#throttled(data.length);
-      if (isBinary) this.messages.push(data);
+      if (isBinary) {
+        // Large frames come in pieces (protocol/frame-pieces.ts): `messages` holds whole frames.
+        const frame = this.#pieces.push(data);
+        if (frame) this.messages.push(frame === data ? data : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+      }
       else this.texts.push(data.toString('utf8'));
       this.#wake();
     });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FLOAT32_OPTIONS, Packr, Unpackr } from 'msgpackr';
 import { CodedError } from '../../protocol/control-errors.js';
+import { PieceJoiner, piecesAnnouncement } from '../../protocol/frame-pieces.js';
 import {
   CODEC_KIND,
   Codec,
@@ -199,6 +200,10 @@ describe('media frame errors', () => {
       bad(packr.pack(fields(text)), 'FRAME_ERR_BAD_TEXT');
       badEncode(text, 'FRAME_ERR_BAD_TEXT');
       assert.equal(new TextDecoder().decode(decodeFrame(encodeFrame({ ...text, payload: Buffer.from('안녕 👋') })).payload), '안녕 👋');
+    },
+    FRAME_ERR_BAD_PIECES: () => {
+      // Joining is its own step (test/media/frame-pieces.test.ts covers it); here: its code exists and is thrown.
+      assert.throws(() => new PieceJoiner().push(piecesAnnouncement(10)), (e) => isFrameError(e, 'FRAME_ERR_BAD_PIECES'));
     },
   };
 

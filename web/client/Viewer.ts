@@ -1,7 +1,8 @@
 /**
  * A viewer: joins a channel through the CSM (`POST /channels/:id/join`), connects to
- * `${unit}/watch/${channelId}?t=${ticket}`, decodes every binary message with decodeFrame and emits
- * `frame(Frame)`. The frame's payload is a view of that message's own buffer. Chat lines arrive as
+ * `${unit}/watch/${channelId}?t=${ticket}`, decodes every binary message with decodeFrame (a large
+ * frame comes as several, protocol/frame-pieces.ts) and emits `frame(Frame)`. The frame's payload is
+ * a view of that message's own buffer (of the joined pieces). Chat lines arrive as
  * `chat(line)`; `sendChat(text)` sends one.
  *
  * On close 4420 MEDIA_REJOIN (or any close whose table says rejoin helps, 4401 ticket expired
@@ -19,6 +20,7 @@
  * then moves its frames to a data channel and back by ViewerTransport's rules (`mode` event,
  * `forceTcp()`, `tryUdp()`, `stats.udp`); frames stay in seq order, without duplicates, across it.
  */
+import { PieceJoiner } from '../../protocol/frame-pieces.js';
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
 import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
@@ -112,6 +114,8 @@ export class Viewer {
   readonly #backoff: { minMs: number; maxMs: number };
   readonly #now: () => number;
   readonly #transport: ViewerTransport;
+  /** large frames arrive in pieces on the socket (protocol/frame-pieces.ts) */
+  readonly #pieces = new PieceJoiner();
 
   constructor(options: ViewerOptions) {
     this.events = new TypedEmitter<ViewerEvents>((error, event) => {
@@ -219,6 +223,7 @@ export class Viewer {
   #connect(join: JoinResult): void {
     this.#join = join;
     this.#framesThisSocket = 0;
+    this.#pieces.reset();
     const ws = new this.#WebSocket(mediaUrl(join.url, 'watch', this.channelId, join.ticket));
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
@@ -277,15 +282,18 @@ export class Viewer {
       return;
     }
     let frame: Frame;
+    let whole: Uint8Array | null;
     try {
-      frame = decodeFrame(bytes);
+      whole = this.#pieces.push(bytes);
+      if (!whole) return; // more pieces of a large frame to come
+      frame = decodeFrame(whole);
     } catch (error) {
       this.#stats.badMessages++;
       this.events.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
       return;
     }
     if (this.#framesThisSocket++ === 0) this.#failures = 0; // the unit serves: this attempt worked
-    this.#transport.tcpFrame(frame, bytes.byteLength);
+    this.#transport.tcpFrame(frame, whole.byteLength);
   }
 
   /** A frame in seq order, from either path. */

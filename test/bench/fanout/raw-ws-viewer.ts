@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { PieceJoiner } from '../../../protocol/frame-pieces.js';
 
 export interface RawWsHandlers {
   /** a binary message and the time its last byte was read (performance.now() ms) */
@@ -52,6 +53,7 @@ export class RawWsViewer {
   #budget = 0;
   #refill: NodeJS.Timeout | null = null;
   #paused = false;
+  readonly #pieces = new PieceJoiner();
   /** socket bytes read, headers included */
   bytesRead = 0;
 
@@ -203,8 +205,12 @@ export class RawWsViewer {
 
   #message(message: Buffer, readAt: number): void {
     switch (this.#opcode) {
-      case 0x2:
-        return this.#handlers.onBinary(message, readAt);
+      case 0x2: {
+        // A unit sends large frames in pieces (protocol/frame-pieces.ts); the frame counts when its last piece is read.
+        const frame = this.#pieces.push(message);
+        if (frame) this.#handlers.onBinary(frame === message ? message : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), readAt);
+        return;
+      }
       case 0x1: // text: chat lines, mode and signalling messages; not media
         return this.#handlers.onText?.(message.toString('utf8'));
       case 0xa: // pong
