@@ -1,7 +1,7 @@
 /**
- * `onair cluster`: a whole local cluster on one machine — a CSM and streaming units, each its own
- * process — with the URLs printed, a live one-line summary, and a clean stop on Ctrl-C. In-memory
- * stores by default; `--redis URL` mirrors to Redis.
+ * `onair cluster`: a whole local cluster on one machine — a CSM, streaming units and a web server,
+ * each its own process — with the URLs printed (the site first), a live one-line summary, and a clean
+ * stop on Ctrl-C. In-memory stores by default; `--redis URL` mirrors to Redis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,19 +11,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateTicketKeys } from '../protocol/tickets.js';
 import { hashPassword } from '../csm/http/operator-auth.js';
-import { unitProcessEnv } from '../streaming-unit/process-env.js';
+import { unitProcessEnv } from '../protocol/unit-process-env.js';
 
 const usage = `usage: onair cluster [options]
 
-Starts a CSM and streaming units as separate processes on this machine and prints their URLs.
+Starts a CSM, streaming units and a web server as separate processes on this machine and prints
+their URLs; open the site's URL in a browser.
 
   --units N            streaming units to start (default 2)
   --port N             CSM HTTP port; the control port is N+1, units take N+101, N+102, … (default 7000)
+  --web-port N         the web server's port, the site (default N+1080: 8080 with the default --port)
   --redis URL          use Redis for the CSM's stores (default: in memory)
   --admin-password PW  operator password for the admin API (default: a random one, printed)
   -h, --help           this text`;
 
 const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+/** the web server's port is --port plus this unless --web-port says otherwise */
+const WEB_PORT_OFFSET = 1080;
 
 interface Child {
   name: string;
@@ -65,6 +69,7 @@ export async function runClusterCommand(args: string[]): Promise<void> {
     options: {
       units: { type: 'string', default: '2' },
       port: { type: 'string', default: '7000' },
+      'web-port': { type: 'string' },
       redis: { type: 'string' },
       'admin-password': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -79,9 +84,13 @@ export async function runClusterCommand(args: string[]): Promise<void> {
   const basePort = Number(values.port);
   if (!Number.isInteger(unitCount) || unitCount < 1 || unitCount > 50) throw new Error('--units must be 1..50');
   if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65000) throw new Error('--port must be 1..65000');
+  // The site sits apart from the CSM's and units' ports: 8080 with the default --port.
+  const webPort = values['web-port'] === undefined ? basePort + WEB_PORT_OFFSET : Number(values['web-port']);
+  if (!Number.isInteger(webPort) || webPort < 1 || webPort > 65535) throw new Error(`--web-port must be 1..65535 (default --port + ${WEB_PORT_OFFSET})`);
 
   const keys = await generateTicketKeys();
   const secret = randomBytes(18).toString('base64url');
+  const serviceToken = randomBytes(18).toString('base64url');
   const password = values['admin-password'] ?? randomBytes(9).toString('base64url');
   const operators = `admin:${await hashPassword(password)}`;
   const children: Child[] = [];
@@ -99,6 +108,8 @@ export async function runClusterCommand(args: string[]): Promise<void> {
       ONAIR_CSM_TICKET_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
       ONAIR_CSM_CLUSTER_SECRET: secret,
       ONAIR_CSM_OPERATORS: operators,
+      // The web server's calls carry it: they are the service API's only client here, and not rate-limited as one address.
+      ONAIR_CSM_SERVICE_TOKEN: serviceToken,
     };
     const csmArgs = ['csm', '--http-port', String(basePort), '--control-port', String(basePort + 1)];
     if (values.redis) csmArgs.push('--redis', values.redis);
@@ -110,16 +121,22 @@ export async function runClusterCommand(args: string[]): Promise<void> {
       ),
     );
     children.push(...units);
+    // Last, so the site opens on a cluster that can already place channels.
+    const webArgs = ['web', '--port', String(webPort), '--csm', `http://127.0.0.1:${basePort}`];
+    if (values.redis) webArgs.push('--redis', values.redis);
+    children.push(await startChild('web', webArgs, { ONAIR_WEB_CSM_SERVICE_TOKEN: serviceToken }, /^web .* ready/));
   } catch (error) {
     await Promise.all(children.map(stopChild));
     throw error;
   }
 
   const api = `http://127.0.0.1:${basePort}`;
+  const site = `http://127.0.0.1:${webPort}`;
   const auth = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
   process.stdout.write(
     [
       'OnAir cluster is up',
+      `  site              ${site}   ← open this in a browser (API docs ${site}/docs)`,
       `  CSM service API   ${api}/api/v1/channels`,
       `  admin API         ${api}/admin/v1/cluster   (user admin, password ${password})`,
       `  API docs          ${api}/docs`,

@@ -216,6 +216,12 @@ export class CsmService {
     this.#titles.set(channelId, { title, broadcaster });
   }
 
+  /** Every title at once, from the store, after the cluster was rebuilt from it (a reload or a promotion). */
+  replaceTitles(metas: Iterable<{ id: number; title: string; broadcaster: string }>): void {
+    this.#titles.clear();
+    for (const meta of metas) if (this.cluster.channels.has(meta.id)) this.#titles.set(meta.id, { title: meta.title, broadcaster: meta.broadcaster });
+  }
+
   // ── helpers ─────────────────────────────────────────────────────────────────────────────────
 
   #mustBeActive(): void {

@@ -2,9 +2,24 @@
 import Type, { type Static } from 'typebox';
 import { LogLevel } from '../protocol/config.js';
 
+export const CsmRoleSchema = Type.Union([Type.Literal('active'), Type.Literal('backup')]);
+export type CsmRole = Static<typeof CsmRoleSchema>;
+
 export const CsmConfigSchema = Type.Object(
   {
     csmId: Type.String({ minLength: 1, maxLength: 64 }),
+    /** active: claim the epoch and serve at start; backup: follow the mirror until promoted (needs redisUrl) */
+    role: CsmRoleSchema,
+    /** a backup reloads its view of the cluster from the mirror this often */
+    followIntervalMs: Type.Integer({ minimum: 50 }),
+    /** the active reads the store's epoch this often; a newer one demotes it */
+    epochCheckMs: Type.Integer({ minimum: 50 }),
+    /** after a promotion (or a restart on a stored cluster), units that have not re-registered are failed only after this */
+    takeoverGraceMs: Type.Integer({ minimum: 0 }),
+    /** a CSM fenced by a newer epoch answers /healthz 503 this long, so keepalived moves the VIP off it, then serves as a healthy backup */
+    fencedHoldMs: Type.Integer({ minimum: 0 }),
+    /** who may call /ops/v1/*: "loopback", "any", or exact addresses, comma-separated */
+    opsAllowFrom: Type.String({ minLength: 1 }),
     host: Type.String({ minLength: 1 }),
     /** HTTP: the service API (web server), the admin API, /healthz, /metrics, /docs */
     httpPort: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -45,6 +60,12 @@ export type CsmConfig = Static<typeof CsmConfigSchema>;
 
 export const csmDefaults: CsmConfig = {
   csmId: 'csm-1',
+  role: 'active',
+  followIntervalMs: 500,
+  epochCheckMs: 500,
+  takeoverGraceMs: 10_000,
+  fencedHoldMs: 3000,
+  opsAllowFrom: 'loopback',
   host: '127.0.0.1',
   httpPort: 7000,
   controlPort: 7001,

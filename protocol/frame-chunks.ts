@@ -42,19 +42,20 @@ export interface ChunkHeader {
 }
 
 /** Split one encoded frame into data-channel messages. Called once per frame per unit. */
-export function splitFrame(encoded: Uint8Array, seq: number, kind: FrameKind, keyframe: boolean, chunkPayload = DEFAULT_CHUNK_PAYLOAD): Buffer[] {
+export function splitFrame(encoded: Uint8Array, seq: number, kind: FrameKind, keyframe: boolean, chunkPayload = DEFAULT_CHUNK_PAYLOAD): Uint8Array[] {
   const count = Math.max(1, Math.ceil(encoded.length / chunkPayload));
   if (count > MAX_CHUNKS) throw new ChunkError(ChunkErrorCode.CHUNK_ERR_TOO_LARGE, `${encoded.length} bytes need ${count} chunks`);
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   for (let index = 0; index < count; index++) {
     const slice = encoded.subarray(index * chunkPayload, Math.min(encoded.length, (index + 1) * chunkPayload));
-    const chunk = Buffer.allocUnsafe(CHUNK_HEADER_BYTES + slice.length);
+    const chunk = new Uint8Array(CHUNK_HEADER_BYTES + slice.length);
+    const header = new DataView(chunk.buffer);
     chunk[0] = CHUNK_VERSION;
     chunk[1] = (keyframe ? 1 : 0) | (kind << 1);
-    chunk.writeUInt32BE(seq >>> 0, 2);
-    chunk.writeUInt16BE(index, 6);
-    chunk.writeUInt16BE(count, 8);
-    chunk.writeUInt16BE(0, 10);
+    header.setUint32(2, seq >>> 0);
+    header.setUint16(6, index);
+    header.setUint16(8, count);
+    header.setUint16(10, 0);
     chunk.set(slice, CHUNK_HEADER_BYTES);
     chunks.push(chunk);
   }

@@ -106,10 +106,10 @@ const CODEC_BYTES: readonly (readonly [Codec, Uint8Array])[] = Object.values(Cod
 
 /**
  * Encodes a frame: validates it by the decoder's rules (a unit never sends bytes a peer refuses),
- * then one msgpackr pack, which copies the payload once. The Buffer may share its ArrayBuffer with
+ * then one msgpackr pack, which copies the payload once (a Buffer in Node). It may share its ArrayBuffer with
  * other encodings msgpackr made: treat it as read-only.
  */
-export function encodeFrame(frame: Frame): Buffer {
+export function encodeFrame(frame: Frame): Uint8Array {
   checkChannel(frame.channel);
   checkSeq(frame.seq);
   checkTimestamp(frame.timestamp);

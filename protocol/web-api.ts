@@ -19,6 +19,11 @@ export interface WebChannel {
   peakViewers: number;
   /** false while the broadcaster is away (its unit died, its page is reconnecting) */
   publisherConnected: boolean;
+  /**
+   * ms since the epoch when the channel ended; only on an ended channel, which
+   * `GET /api/v1/channels/:id` still answers for a while (the list never holds one)
+   */
+  endedAt?: number;
 }
 
 /** `GET /api/v1/channels` */

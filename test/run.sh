@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # package → a binary that proves it is installed
-declare -A needed=([redis-server]=redis-server [iproute2]=ip [chromium]=chromium)
+declare -A needed=([redis-server]=redis-server [iproute2]=ip [chromium]=chromium [keepalived]=keepalived)
 missing=()
 for pkg in "${!needed[@]}"; do command -v "${needed[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then

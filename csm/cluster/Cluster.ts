@@ -62,12 +62,34 @@ export class Cluster {
   #emptiedHead = 0;
   /** channels that lost viewers since the last consolidation pass */
   readonly #thinned = new Set<Channel>();
+  #viewerIdPrefix: string;
 
   constructor(
     readonly options: ClusterOptions,
     readonly effects: ClusterEffects,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#viewerIdPrefix = options.viewerIdPrefix;
+  }
+
+  /**
+   * Forget everything, for a CSM that rebuilds its state from the store (restore.ts): a backup's view
+   * reloaded from the mirror, or a promotion. `viewerIdPrefix` replaces the option (it carries the
+   * new epoch, so viewer ids never repeat across CSM generations). Nothing goes to the effects.
+   */
+  reset(viewerIdPrefix: string): void {
+    this.units.clear();
+    this.channels.clear();
+    this.viewers.clear();
+    this.nextChannelId = 1;
+    this.#viewerSeq = 0;
+    this.#reservations = [];
+    this.#reservationHead = 0;
+    this.#emptied = [];
+    this.#emptiedHead = 0;
+    this.#thinned.clear();
+    this.#viewerIdPrefix = viewerIdPrefix;
+  }
 
   // ── units ────────────────────────────────────────────────────────────────────────────────────
 
@@ -275,7 +297,7 @@ export class Cluster {
     let group: Group | undefined = channel.openGroups.values().next().value;
     if (!group) group = this.expand(channel);
     const viewer: Viewer = {
-      id: `${this.options.viewerIdPrefix}${(++this.#viewerSeq).toString(36)}`,
+      id: `${this.#viewerIdPrefix}${(++this.#viewerSeq).toString(36)}`,
       group,
       connected: false,
       expiresAt: this.now() + this.options.reservationTtlMs,

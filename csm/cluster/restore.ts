@@ -3,6 +3,12 @@
  * a cluster (a restart with Redis, or a takeover). Units come back as not connected, with a full
  * failure window to reconnect; groups come back empty and fill from the units' reports, which also
  * correct anything the mirror missed. Nothing is sent to units here: their registration reconciles.
+ *
+ * With `mirroredViewers`, each group is filled instead with as many placeholder viewers as the mirror
+ * counted there (ids `mirrored:<unit>/<index>/<n>`, marked connected): a backup's view then shows the
+ * viewers the active had, and after a takeover the counts hold until each unit's registration
+ * replaces the placeholders with the viewers it really has (Cluster.syncViewers). The placeholders'
+ * units are not connected, so nobody is placed next to them in the meantime.
  */
 import type { ChannelRecord, ClusterSnapshot, UnitRecord } from '../store/records.js';
 import type { Cluster } from './Cluster.js';
@@ -15,12 +21,20 @@ export interface RestoreResult {
   skipped: number[];
 }
 
-export function restoreCluster(cluster: Cluster, snapshot: ClusterSnapshot): RestoreResult {
+export interface RestoreOptions {
+  /** fill groups with placeholder viewers to the mirrored counts (see above) */
+  mirroredViewers?: boolean;
+}
+
+export const MIRRORED_VIEWER_PREFIX = 'mirrored:';
+
+export function restoreCluster(cluster: Cluster, snapshot: ClusterSnapshot, options: RestoreOptions = {}): RestoreResult {
   const now = cluster.now();
   for (const record of snapshot.units) cluster.units.set(record.id, restoredUnit(record, now));
   const skipped: number[] = [];
   for (const record of snapshot.channels) {
     if (!restoreChannel(cluster, record)) skipped.push(record.id);
+    else if (options.mirroredViewers) addMirroredViewers(cluster, record);
   }
   cluster.nextChannelId = Math.max(cluster.nextChannelId, snapshot.nextChannelId);
   return { units: snapshot.units.length, channels: cluster.channels.size, skipped };
@@ -109,6 +123,19 @@ function restoreChannel(cluster: Cluster, record: ChannelRecord): boolean {
   cluster.channels.set(channel.id, channel);
   for (const presence of channel.presences.values()) cluster.refreshOpenGroups(presence.unit);
   return true;
+}
+
+function addMirroredViewers(cluster: Cluster, record: ChannelRecord): void {
+  for (const g of record.groups) {
+    const group = cluster.units.get(g.unitId)?.groups[g.index];
+    if (!group || group.channel.id !== record.id) continue;
+    const count = Math.min(g.viewers, group.capacity);
+    for (let n = 0; n < count; n++) {
+      const viewer = { id: `${MIRRORED_VIEWER_PREFIX}${g.unitId}/${g.index}/${n}`, group, connected: true, expiresAt: 0 };
+      cluster.viewers.set(viewer.id, viewer);
+      cluster.attachViewer(viewer, group);
+    }
+  }
 }
 
 function undo(channel: Channel, created: Group[]): void {

@@ -3,6 +3,10 @@
  * anything else; then its heartbeats, reports and viewer events update the Cluster, and the CSM's
  * commands to that unit go out over it, stamped with the CSM's epoch. Commands to a unit whose link is
  * down are not queued: when it registers again, reconciliation restates what it must hold.
+ *
+ * Only the active CSM takes links: while `accepting()` is false (a backup, or an active waiting for
+ * the store to confirm its epoch) a registration is answered CSM_ERR_NOT_ACTIVE and the link closed;
+ * the unit backs off and retries through the virtual IP. `dropAll` ends every link at a demotion.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -31,6 +35,10 @@ export interface ControlServerOptions {
 export interface ControlServerHooks {
   epoch(): number;
   commandFailed(unitId: string, method: CsmCommand, error: Error): void;
+  /** take registrations now (the active CSM); default: always */
+  accepting?(): boolean;
+  /** a unit registered saying it has obeyed a newer epoch than ours: this CSM may be stale */
+  newerEpochSeen?(unitId: string, epochSeen: number): void;
 }
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
@@ -73,6 +81,14 @@ export class ControlServer {
     if (!link) return;
     const full = { ...params, epoch: this.hooks.epoch() } as RequestParams<M>;
     link.request(method, full).catch((error: Error) => this.hooks.commandFailed(unitId, method, error));
+  }
+
+  /** End every unit link (a demotion): units reconnect, through the virtual IP, to whoever is active. */
+  dropAll(reason: CsmError): number {
+    const dropped = this.#all.size;
+    this.#links.clear();
+    for (const link of [...this.#all]) link.close(reason);
+    return dropped;
   }
 
   async close(): Promise<void> {
@@ -159,6 +175,14 @@ export class ControlServer {
       setImmediate(() => link.close(new CsmError('CSM_ERR_BAD_SECRET')));
       throw new CsmError('CSM_ERR_BAD_SECRET');
     }
+    if (this.hooks.accepting && !this.hooks.accepting()) {
+      // Frequent while units knock at a backup; not worth a warning each time.
+      this.logger.debug({ unitId: params.unitId, from: link.remoteAddress }, 'unit registration refused: this CSM is not active');
+      const refusal = new CsmError('CSM_ERR_NOT_ACTIVE', 'register with the active CSM (through the virtual IP)');
+      setImmediate(() => link.close(refusal));
+      throw refusal;
+    }
+    if (params.epochSeen > this.hooks.epoch()) this.hooks.newerEpochSeen?.(params.unitId, params.epochSeen);
     // A unit that restarted may register before its old, half-open link is noticed: the new link wins.
     const previous = this.#links.get(params.unitId);
     if (previous && previous !== link) {

@@ -13,7 +13,7 @@ import Type from 'typebox';
 import type { CsmService } from '../CsmService.js';
 import { CsmError } from '../errors.js';
 import { OPERATOR_REALM, type OperatorAuthenticator } from './operator-auth.js';
-import { limitRequests } from './rate-limit.js';
+import { limitRequests } from '../../protocol/http-rate-limit.js';
 import {
   ChannelInfoSchema,
   ChannelParams,
@@ -49,7 +49,7 @@ const security = [{ operator: [] }];
 const base = [400, 401, 429] as const;
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { service, authenticator, rateLimitPerMinute }) => {
-  await limitRequests(app as unknown as FastifyInstance, rateLimitPerMinute);
+  await limitRequests(app as unknown as FastifyInstance, { perMinute: rateLimitPerMinute, refusal: (retryIn) => new CsmError('CSM_ERR_RATE_LIMITED', `retry in ${retryIn}`) });
   app.decorateRequest(OPERATOR, '');
   app.addHook('onRequest', async (request, reply) => {
     const user = await authenticator.authenticate(request.headers.authorization);

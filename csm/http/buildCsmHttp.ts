@@ -3,6 +3,7 @@
  *   /api/v1/*    service API for the web server   — service token (when set), rate-limited per IP
  *   /admin/v1/*  operator API for the admin console — HTTP Basic operator credentials, rate-limited
  *   /healthz, /metrics                             — open, for keepalived and Prometheus
+ *   /ops/v1/*    promote, demote, status            — the cluster secret, from loopback (role-routes.ts)
  *   /docs        Swagger UI; /docs/json the OpenAPI document generated from the route schemas
  *
  * Every route validates its input with a strict schema (validation.ts) and every failure leaves
@@ -23,8 +24,9 @@ import { createOperatorAuthenticator, OPERATOR_REALM, type Operator } from './op
 import { countRequests, opsRoutes } from './ops-routes.js';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit.js';
 import { TreeNodeSchema } from './schemas.js';
+import { roleRoutes, type RoleControl } from './role-routes.js';
 import { serviceRoutes } from './service-routes.js';
-import { validatorCompiler } from './validation.js';
+import { validatorCompiler } from '../../protocol/http-validation.js';
 
 export interface CsmHttpDeps {
   service: CsmService;
@@ -36,6 +38,8 @@ export interface CsmHttpDeps {
   serviceToken?: string | undefined;
   /** per client IP, for the service API and (separately counted) the admin API; default 600 */
   rateLimitPerMinute?: number;
+  /** the role API (/ops/v1/promote, demote, status); absent: not served */
+  ops?: RoleControl;
 }
 
 /** every request body here is a few hundred bytes; a larger one is refused before it is parsed */
@@ -74,12 +78,13 @@ export async function buildCsmHttp(deps: CsmHttpDeps): Promise<FastifyInstance> 
       tags: [
         { name: 'service', description: 'for the web server: channels, viewers, publishers' },
         { name: 'admin', description: 'for operators: units, channels, failover, the event log' },
-        { name: 'ops', description: 'health and metrics' },
+        { name: 'ops', description: 'health, metrics, and the role API for keepalived' },
       ],
       components: {
         securitySchemes: {
           serviceToken: { type: 'http', scheme: 'bearer', description: 'the configured service token' },
           operator: { type: 'http', scheme: 'basic', description: `operator credentials (realm "${OPERATOR_REALM}")` },
+          ...(deps.ops ? { clusterSecret: { type: 'http', scheme: 'bearer', description: 'the cluster secret (role API, from opsAllowFrom addresses only)' } as const } : {}),
         },
       },
     },
@@ -91,6 +96,7 @@ export async function buildCsmHttp(deps: CsmHttpDeps): Promise<FastifyInstance> 
   await app.register(opsRoutes, { metrics: deps.metrics, health: deps.health });
   await app.register(serviceRoutes, { prefix: '/api/v1', service: deps.service, serviceToken: deps.serviceToken, rateLimitPerMinute });
   await app.register(adminRoutes, { prefix: '/admin/v1', service: deps.service, authenticator, rateLimitPerMinute });
+  if (deps.ops) await app.register(roleRoutes, { prefix: '/ops/v1', ...deps.ops });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

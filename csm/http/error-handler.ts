@@ -13,14 +13,9 @@
  * off (return503OnClosing: false in buildCsmHttp) and replaced by the `closing` check here, which
  * answers CSM_ERR_CLOSING in the same shape.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { installErrorHandling as installHttpErrorHandling, type MappedError } from '../../protocol/http-errors.js';
 import { CsmError, CsmErrors, type CsmErrorCode } from '../errors.js';
-import type { ErrorBody } from './schemas.js';
-
-export interface MappedError {
-  status: number;
-  body: ErrorBody;
-}
 
 function fromCatalogue(code: CsmErrorCode, message?: string, status?: number): MappedError {
   const entry = CsmErrors[code];
@@ -34,7 +29,7 @@ function clientStatus(error: Partial<FastifyError>): number | null {
 }
 
 export function mapError(error: unknown): MappedError {
-  if (error instanceof CsmError) return { status: error.status, body: { code: error.csmCode, message: error.message, retryable: error.retryable } };
+  if (error instanceof CsmError) return { status: error.status, body: error.body };
   const fastifyError = (typeof error === 'object' && error !== null ? error : {}) as Partial<FastifyError>;
   if (fastifyError.validation) return fromCatalogue('CSM_ERR_VALIDATION', fastifyError.message, 400);
   const status = clientStatus(fastifyError);
@@ -44,30 +39,11 @@ export function mapError(error: unknown): MappedError {
   return fromCatalogue('CSM_ERR_INTERNAL');
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
-  const { status, body } = mapError(error);
-  if (status >= 500 && body.code === 'CSM_ERR_INTERNAL') request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.code, status }, body.message);
-  if (status === 503) reply.header('retry-after', '1');
-  // Serialized here, not by the route's response schema: a route may document another body under the
-  // same status (/healthz's 503), and an error must never fail to serialize.
-  return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
-}
-
 export function installErrorHandling(app: FastifyInstance): void {
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  // Root hook: runs before every route's own hooks, and for unknown routes too.
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    reply.header('connection', 'close');
-    throw new CsmError('CSM_ERR_CLOSING');
-  });
-
-  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) => {
-    sendError(request, reply, new CsmError('CSM_ERR_NOT_FOUND', `${request.method} ${request.url.split('?')[0] ?? ''}`.slice(0, 200)));
+  installHttpErrorHandling(app, {
+    map: mapError,
+    internalCode: 'CSM_ERR_INTERNAL',
+    closing: () => new CsmError('CSM_ERR_CLOSING'),
+    notFound: (what) => new CsmError('CSM_ERR_NOT_FOUND', what),
   });
 }

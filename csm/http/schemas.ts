@@ -12,29 +12,31 @@ import type { GroupView, TreeNodeView, UnitView } from '../cluster/views.js';
 import type { LogEvent } from '../../protocol/store/EventLog.js';
 import { EVENT_KINDS } from '../../protocol/event-kinds.js';
 import { MAX_QUERY_LIMIT } from '../../protocol/store/event-log-rules.js';
+import {
+  ChannelId,
+  ChannelParams,
+  Count,
+  EmptyBody,
+  IngestGrantSchema,
+  JoinResultSchema,
+  Millis,
+  OpenChannelBody,
+  OpenChannelResultSchema,
+  PublisherKeyBody,
+  strict,
+} from '../../protocol/service-api-schemas.js';
 
-const strict = { additionalProperties: false } as const;
+export { ChannelId, ChannelParams, EmptyBody, IngestGrantSchema, JoinResultSchema, OpenChannelBody, OpenChannelResultSchema, PublisherKeyBody };
+
 
 // ── ids (the same bounds as protocol/control-messages.ts, so every id accepted here is one a unit can carry) ──
 
-export const ChannelId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'channel number' });
 export const UnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'streaming unit id' });
 
 // ── requests ────────────────────────────────────────────────────────────────────────────────────
 
-export const ChannelParams = Type.Object({ id: ChannelId }, strict);
 export const UnitParams = Type.Object({ unitId: UnitId }, strict);
 
-export const OpenChannelBody = Type.Object(
-  {
-    title: Type.String({ minLength: 1, maxLength: 120 }),
-    broadcaster: Type.String({ minLength: 1, maxLength: 60 }),
-  },
-  strict,
-);
-/** a POST that carries no data still takes a JSON object, so a stray field is refused rather than ignored */
-export const EmptyBody = Type.Object({}, strict);
-export const PublisherKeyBody = Type.Object({ publisherKey: Type.String({ minLength: 1, maxLength: 256 }) }, strict);
 export const ExpandBody = Type.Object({ groups: Type.Integer({ minimum: 1, maximum: 100 }) }, strict);
 
 export const GroupsQuery = Type.Object({ unitId: Type.Optional(UnitId) }, strict);
@@ -54,8 +56,6 @@ export const EventsQuery = Type.Object(
 
 // ── responses ───────────────────────────────────────────────────────────────────────────────────
 
-const Count = Type.Integer({ minimum: 0 });
-const Millis = Type.Number({ description: 'ms since the epoch' });
 
 export const ErrorBodyProperties = {
   code: Type.String({ description: 'a CSM_ERR_* code' }),
@@ -64,34 +64,7 @@ export const ErrorBodyProperties = {
 };
 export type ErrorBody = { code: string; message: string; retryable: boolean };
 
-export const IngestGrantProperties = {
-  channelId: ChannelId,
-  unitId: Type.String(),
-  url: Type.String({ description: "the unit's client-facing base URL" }),
-  group: Type.String(),
-  ticket: Type.String({ description: 'publish ticket (JWT)' }),
-  expiresAt: Millis,
-};
-export const IngestGrantSchema = Type.Object(IngestGrantProperties, strict);
-export const OpenChannelResultSchema = Type.Object(
-  { ...IngestGrantProperties, publisherKey: Type.String({ description: 'keep it: it resumes and ends the channel; shown once' }) },
-  strict,
-);
 
-export const JoinResultSchema = Type.Object(
-  {
-    channelId: ChannelId,
-    viewerId: Type.String(),
-    unitId: Type.String(),
-    url: Type.String(),
-    group: Type.String(),
-    groupIndex: Count,
-    ticket: Type.String({ description: 'viewer ticket (JWT) for this unit and group' }),
-    expiresAt: Millis,
-    transports: Type.Array(Type.Enum(['udp', 'tcp']), { description: 'try in this order' }),
-  },
-  strict,
-);
 
 export const ChannelInfoSchema = Type.Object(
   {

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { CsmService } from '../CsmService.js';
 import { CsmError } from '../errors.js';
-import { limitRequests } from './rate-limit.js';
+import { limitRequests } from '../../protocol/http-rate-limit.js';
 import {
   ChannelInfoSchema,
   ChannelListSchema,
@@ -48,11 +48,17 @@ export function bearerTokenCheck(token: string): (authorization: string | undefi
 const tags = ['service'];
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<ServiceRoutesOptions> = async (app, { service, serviceToken, rateLimitPerMinute }) => {
-  await limitRequests(app as unknown as FastifyInstance, rateLimitPerMinute);
+  const valid = serviceToken ? bearerTokenCheck(serviceToken) : null;
+  // The web server holds the token and calls for all its browsers from one address: it limits them
+  // per browser itself, so its calls are not counted here (a wrong token still is).
+  await limitRequests(app as unknown as FastifyInstance, {
+    perMinute: rateLimitPerMinute,
+    refusal: (retryIn) => new CsmError('CSM_ERR_RATE_LIMITED', `retry in ${retryIn}`),
+    ...(valid ? { exempt: (request: { headers: { authorization?: string | undefined } }) => valid(request.headers.authorization) } : {}),
+  });
   const security = serviceToken ? [{ serviceToken: [] }] : [];
   const auth = serviceToken ? [401] : [];
-  if (serviceToken) {
-    const valid = bearerTokenCheck(serviceToken);
+  if (valid) {
     app.addHook('onRequest', async (request, reply) => {
       if (valid(request.headers.authorization)) return;
       reply.header('www-authenticate', 'Bearer realm="onair-csm"');

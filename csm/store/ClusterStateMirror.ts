@@ -7,11 +7,20 @@ import type { ClusterChanges, ClusterSnapshot } from './records.js';
  * atomically (StaleEpochError), so a CSM that was replaced can never overwrite its successor.
  */
 export interface ClusterStateMirror {
-  /** Atomically raise the stored epoch by one and return it (a CSM becoming active calls this). */
-  claimEpoch(): Promise<number>;
+  /**
+   * Atomically raise the stored epoch and return it (a CSM becoming active calls this): to the stored
+   * epoch + 1, or to `minimum` when that is higher. A backup passes the highest epoch it has seen + 1,
+   * so a store that lost its data (a Redis restarted without persistence) cannot hand out an epoch
+   * the units have already obeyed.
+   */
+  claimEpoch(minimum?: number): Promise<number>;
   /** The stored epoch (0 when none was ever claimed). */
   currentEpoch(): Promise<number>;
-  /** Apply the changes atomically if `epoch` >= the stored epoch; else reject with StaleEpochError. */
+  /**
+   * Apply the changes atomically if `epoch` >= the stored epoch; else reject with StaleEpochError.
+   * With `replaceAll`, every stored unit and channel is dropped first: the write is the whole state
+   * (the active re-mirrors everything after a store outage).
+   */
   write(epoch: number, changes: ClusterChanges): Promise<void>;
   /** Everything stored, with the stored epoch. */
   load(): Promise<ClusterSnapshot>;
@@ -32,6 +41,9 @@ export class StaleEpochError extends Error {
 /** Refuses malformed input before anything is compared or written (shared with the Redis mirror). */
 export function checkWrite(epoch: number, changes: ClusterChanges): void {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw badWrite(`epoch must be a non-negative integer, got ${epoch}`);
+  if (changes.replaceAll && ((changes.deleteUnits?.length ?? 0) > 0 || (changes.deleteChannels?.length ?? 0) > 0)) {
+    throw badWrite('a replaceAll write carries no deletes');
+  }
   for (const unit of changes.putUnits ?? []) {
     if (typeof unit.id !== 'string' || unit.id === '') throw badWrite('a unit record has no id');
   }
@@ -55,6 +67,12 @@ export function sortSnapshot(snapshot: ClusterSnapshot): ClusterSnapshot {
   snapshot.units.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   snapshot.channels.sort((a, b) => a.id - b.id);
   return snapshot;
+}
+
+/** The epoch a claim yields: one above the stored epoch, or `minimum` when that is higher. */
+export function claimedEpoch(stored: number, minimum = 0): number {
+  if (!Number.isSafeInteger(minimum) || minimum < 0) throw new CodedError('STORE_ERR_BAD_ARGUMENT', `minimum epoch must be a non-negative integer, got ${minimum}`);
+  return Math.max(stored + 1, minimum);
 }
 
 function badWrite(why: string): CodedError {

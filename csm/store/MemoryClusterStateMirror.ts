@@ -7,10 +7,11 @@
  * - a write above the stored epoch raises the stored epoch to it, so a store that lost its data
  *   (a Redis restarted without persistence) re-learns the fence from the active CSM's first write
  *   instead of letting any older CSM write too;
- * - within one write, deletes are applied before puts, so an id both deleted and put ends up put.
+ * - within one write, deletes are applied before puts, so an id both deleted and put ends up put;
+ * - a replaceAll write drops every unit and channel first (after the epoch check), then puts.
  */
 import { CodedError } from '../../protocol/control-errors.js';
-import { checkWrite, sortSnapshot, StaleEpochError, type ClusterStateMirror } from './ClusterStateMirror.js';
+import { checkWrite, claimedEpoch, sortSnapshot, StaleEpochError, type ClusterStateMirror } from './ClusterStateMirror.js';
 import type { ChannelRecord, ClusterChanges, ClusterSnapshot, UnitRecord } from './records.js';
 
 export class MemoryClusterStateMirror implements ClusterStateMirror {
@@ -20,9 +21,10 @@ export class MemoryClusterStateMirror implements ClusterStateMirror {
   private readonly channels = new Map<number, ChannelRecord>();
   private closed = false;
 
-  async claimEpoch(): Promise<number> {
+  async claimEpoch(minimum = 0): Promise<number> {
     this.assertOpen();
-    return ++this.epoch;
+    this.epoch = claimedEpoch(this.epoch, minimum);
+    return this.epoch;
   }
 
   async currentEpoch(): Promise<number> {
@@ -35,6 +37,10 @@ export class MemoryClusterStateMirror implements ClusterStateMirror {
     checkWrite(epoch, changes);
     if (epoch < this.epoch) throw new StaleEpochError(epoch, this.epoch);
     this.epoch = epoch;
+    if (changes.replaceAll) {
+      this.units.clear();
+      this.channels.clear();
+    }
     for (const id of changes.deleteUnits ?? []) this.units.delete(id);
     for (const id of changes.deleteChannels ?? []) this.channels.delete(id);
     for (const unit of changes.putUnits ?? []) this.units.set(unit.id, structuredClone(unit));

@@ -13,13 +13,26 @@ import type { Packr } from 'msgpackr';
 import { CodedError } from '../../protocol/control-errors.js';
 import { createValuePackr, DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from '../../protocol/store/redis-keys.js';
 import { StaleEpochError, type ClusterStateMirror } from './ClusterStateMirror.js';
-import { checkWrite, sortSnapshot } from './ClusterStateMirror.js';
+import { checkWrite, claimedEpoch, sortSnapshot } from './ClusterStateMirror.js';
 import { isChannelRecord, isUnitRecord, type ClusterChanges, type ClusterSnapshot } from './records.js';
 
 const WRITE = 'onairMirrorWrite';
+const CLAIM = 'onairMirrorClaimEpoch';
+
+// KEYS: epoch. ARGV: the minimum epoch. Sets and returns max(stored + 1, minimum).
+const CLAIM_LUA = `
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and t ~= 'string' then return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. t .. ', expected a string') end
+local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
+if not stored then return redis.error_reply('the epoch in ' .. KEYS[1] .. ' is not a number') end
+local epoch = math.max(stored + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', epoch))
+return epoch
+`;
 
 // KEYS: epoch, units, channels, nextChannelId
 // ARGV: epoch, nextChannelId ('' = unchanged), #deleteUnits, #deleteChannels, #putUnits, #putChannels,
+//       replaceAll ('1' = drop every unit and channel first),
 //       then the unit ids to delete, the channel ids to delete, (id, record) pairs of units, of channels.
 // Returns {1, epoch} when applied, {0, stored} when refused. Key types are checked before the first
 // write because a Lua error halfway would leave the writes before it applied.
@@ -38,8 +51,9 @@ local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
 local epoch = tonumber(ARGV[1])
 if epoch < stored then return {0, stored} end
 if epoch > stored then redis.call('SET', KEYS[1], ARGV[1]) end
+if ARGV[7] == '1' then redis.call('DEL', KEYS[2], KEYS[3]) end
 
-local i = 7
+local i = 8
 for _ = 1, tonumber(ARGV[3]) do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end
 for _ = 1, tonumber(ARGV[4]) do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
 for _ = 1, tonumber(ARGV[5]) do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
@@ -50,6 +64,7 @@ return {1, epoch}
 
 interface ScriptedClient {
   [WRITE](...args: (string | Buffer)[]): Promise<[number, number]>;
+  [CLAIM](key: string, minimum: string): Promise<number>;
 }
 
 export class RedisClusterStateMirror implements ClusterStateMirror {
@@ -64,11 +79,13 @@ export class RedisClusterStateMirror implements ClusterStateMirror {
     this.keys = redisKeys(prefix);
     // Redefining with the same source is harmless, so mirrors sharing a client need not coordinate.
     client.defineCommand(WRITE, { numberOfKeys: 4, lua: WRITE_LUA });
+    client.defineCommand(CLAIM, { numberOfKeys: 1, lua: CLAIM_LUA });
   }
 
-  async claimEpoch(): Promise<number> {
+  async claimEpoch(minimum = 0): Promise<number> {
     this.assertOpen();
-    return this.client.incr(this.keys.epoch);
+    claimedEpoch(0, minimum); // validates minimum
+    return Number(await (this.client as unknown as ScriptedClient)[CLAIM](this.keys.epoch, String(minimum)));
   }
 
   async currentEpoch(): Promise<number> {
@@ -94,6 +111,7 @@ export class RedisClusterStateMirror implements ClusterStateMirror {
       String(deleteChannels.length),
       String(putUnits.length),
       String(putChannels.length),
+      changes.replaceAll ? '1' : '0',
       ...deleteUnits,
       ...deleteChannels.map(String),
     ];

@@ -64,6 +64,8 @@ export interface ClusterSnapshot {
 }
 
 export interface ClusterChanges {
+  /** drop every stored unit and channel before the puts: this write is the whole state */
+  replaceAll?: boolean;
   putUnits?: UnitRecord[];
   deleteUnits?: string[];
   putChannels?: ChannelRecord[];

@@ -20,7 +20,7 @@ const log = (message: string): void => void process.stderr.write(`[bench ring] $
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 interface StreamFrame {
-  bytes: Buffer;
+  bytes: Uint8Array;
   header: FrameHeader;
 }
 

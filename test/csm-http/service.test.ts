@@ -194,4 +194,13 @@ describe('CSM HTTP: service API', () => {
     assert.equal((await app.inject({ url: '/admin/v1/cluster' })).statusCode, 401);
     await app.close();
   });
+
+  it('does not count calls that carry the service token (the web server calls for all its browsers), but does count wrong tokens', async () => {
+    const { app } = await harness({ rateLimitPerMinute: 3, serviceToken: 's3cret-token' });
+    for (let i = 0; i < 10; i++) assert.equal((await app.inject({ url: '/api/v1/channels', headers: { authorization: 'Bearer s3cret-token' } })).statusCode, 200, `call ${i}`);
+    for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/api/v1/channels', headers: { authorization: 'Bearer guess' } })).statusCode, 401);
+    const limited = await app.inject({ url: '/api/v1/channels', headers: { authorization: 'Bearer guess' } });
+    assert.equal(limited.statusCode, 429, 'a guesser is limited before its guess is checked');
+    await app.close();
+  });
 });

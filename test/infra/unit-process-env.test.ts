@@ -1,8 +1,8 @@
-/** The unit's memory tuning is declared once (streaming-unit/process-env.ts); the systemd unit must carry the same. */
+/** The unit's memory tuning is declared once (protocol/unit-process-env.ts); the systemd unit must carry the same. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { UNIT_MEMORY_ENV, UNIT_NODE_OPTIONS, unitProcessEnv } from '../../streaming-unit/process-env.js';
+import { UNIT_MEMORY_ENV, UNIT_NODE_OPTIONS, unitProcessEnv } from '../../protocol/unit-process-env.js';
 
 describe('unit process environment', () => {
   it('is what the systemd unit sets', () => {

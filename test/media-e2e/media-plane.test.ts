@@ -66,10 +66,10 @@ const publishPath = async (channel: number, ticketChannel = channel): Promise<st
 const watchPath = async (channel: number, group: number, id: string, unit = UNIT_ID): Promise<string> =>
   `/watch/${channel}?t=${await ticket({ role: 'view', channel, unit, group, id })}`;
 
-function video(channel: number, seq: number, keyframe: boolean, size = 200): Buffer {
+function video(channel: number, seq: number, keyframe: boolean, size = 200): Uint8Array {
   return encodeFrame({ channel, seq, timestamp: seq * 33_000, kind: FrameKind.VIDEO, keyframe, codec: Codec.VP8, payload: new Uint8Array(size).fill(seq & 0xff) });
 }
-function audio(channel: number, seq: number): Buffer {
+function audio(channel: number, seq: number): Uint8Array {
   return encodeFrame({ channel, seq, timestamp: seq * 20_000, kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: new Uint8Array(60).fill(7) });
 }
 
@@ -389,7 +389,7 @@ describe('media plane: a slow viewer among fast ones', () => {
     await until(() => unit.groups.publisherConnected(40) && unit.groups.viewerCount === 2, 'connected');
     slow.throttle(400_000);
     // About 8 MB/s for 2.5 s (video 30 kB, audio between): the slow viewer reads a twentieth of it.
-    const sent: Buffer[] = [];
+    const sent: Uint8Array[] = [];
     for (let seq = 0; seq < 1400; seq++) {
       const frame = seq % 2 === 0 ? video(40, seq, seq % 100 === 0, 30_000) : audio(40, seq);
       sent.push(frame);

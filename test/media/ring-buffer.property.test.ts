@@ -44,7 +44,7 @@ const arbOps = (maxPayload: number): fc.Arbitrary<Op[]> =>
   );
 
 interface Written {
-  bytes: Buffer;
+  bytes: Uint8Array;
   kind: FrameKind;
   key: boolean;
   /** number of the video frame before this one, -1 if none */

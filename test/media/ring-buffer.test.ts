@@ -11,7 +11,7 @@ const CODEC = { [FrameKind.VIDEO]: Codec.VP8, [FrameKind.AUDIO]: Codec.OPUS, [Fr
  * Frame number `seq` of a stream: payload bytes all equal seq & 0xff (text: 'a'), so a torn frame
  * shows. With seq < 128 the encoding is 17 bytes + payload for video, 18 for audio, 23 for text.
  */
-function frame(seq: number, kind: FrameKind, keyframe = false, payloadBytes = 20): { bytes: Buffer; frame: Frame } {
+function frame(seq: number, kind: FrameKind, keyframe = false, payloadBytes = 20): { bytes: Uint8Array; frame: Frame } {
   const f: Frame = { channel: 1, seq, timestamp: 1_000_000 + seq * 1000, kind, keyframe, codec: CODEC[kind], payload: Buffer.alloc(payloadBytes, kind === FrameKind.TEXT ? 0x61 : seq & 0xff) };
   return { bytes: encodeFrame(f), frame: f };
 }

@@ -3,10 +3,11 @@
  * CLI, each awaited until it prints its ready line, each killed by its own PID on stop — also when the
  * test process exits early.
  */
+import { pollUntil, type Probe } from '../../protocol/poll.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { unitProcessEnv } from '../../streaming-unit/process-env.js';
+import { unitProcessEnv } from '../../protocol/unit-process-env.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -72,19 +73,8 @@ export async function startOnair(args: string[], env: Record<string, string>, re
 }
 
 /** Poll `probe` until it returns a truthy value; fail with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+export function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs, everyMs });
 }
 
 export const CSM_READY = /^csm \S+ ready http=(\S+) control=(\S+):(\d+) epoch=(\d+)/;

@@ -12,12 +12,12 @@ import { FrameSequencer, type FramePath } from '../../web/client/FrameSequencer.
 
 const CHANNEL = 9;
 
-function frame(seq: number, keyframe = false, kind: FrameKind = FrameKind.VIDEO): Buffer {
+function frame(seq: number, keyframe = false, kind: FrameKind = FrameKind.VIDEO): Uint8Array {
   const codec = kind === FrameKind.VIDEO ? Codec.VP8 : Codec.OPUS;
   return encodeFrame({ channel: CHANNEL, seq, timestamp: seq * 1000, kind, keyframe, codec, payload: new Uint8Array(3000).fill(seq & 0xff) });
 }
 
-function chunks(seq: number, keyframe = false): Buffer[] {
+function chunks(seq: number, keyframe = false): Uint8Array[] {
   return splitFrame(frame(seq, keyframe), seq, FrameKind.VIDEO, keyframe, 1100);
 }
 

@@ -77,6 +77,14 @@ export class CsmApi {
     return this.#call<ChannelInfo>('GET', `/channels/${channelId}`);
   }
 
+  /** `GET /channels`: every live channel, as the server answered it (callers check what they keep). */
+  async listChannels(): Promise<unknown[]> {
+    const answer = await this.#call<unknown>('GET', '/channels');
+    const channels = (answer as { channels?: unknown } | null)?.channels;
+    if (!Array.isArray(channels)) throw CsmApiError.client('WEB_ERR_CLIENT_BAD_RESPONSE', 'GET /channels: no channel list in the answer');
+    return channels;
+  }
+
   /** Cancels pending retry waits (the calls then fail with their last answer). */
   close(): void {
     for (const delay of this.#delays) delay.cancel();

@@ -12,13 +12,13 @@ interface Entry {
   seq: number;
   timestamp: number;
   length: number;
-  chunks: readonly Buffer[];
+  chunks: readonly Uint8Array[];
   /** the chunks' bytes, headers included: what the data channel carries */
   bytes: number;
 }
 
 export interface FrameChunks {
-  readonly chunks: readonly Buffer[];
+  readonly chunks: readonly Uint8Array[];
   readonly bytes: number;
 }
 

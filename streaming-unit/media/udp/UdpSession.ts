@@ -171,7 +171,7 @@ export class UdpSession {
    * queue (so the caller's buffers may change afterwards) and returns false when it queued rather
    * than sent at once, which is not a failure. Throws when the channel is not open.
    */
-  send(chunks: readonly Buffer[], bytes: number): void {
+  send(chunks: readonly Uint8Array[], bytes: number): void {
     for (const chunk of chunks) this.#dc.sendMessageBinary(chunk);
     this.chunksSent += chunks.length;
     this.bytesSent += bytes;

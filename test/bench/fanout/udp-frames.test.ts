@@ -21,7 +21,7 @@ function framesFrom(first: number, count: number, random: () => number): { seq: 
     const bytes = Buffer.alloc(8 + Math.floor(random() * 4000));
     bytes.writeUInt32LE(seq, 0);
     for (let k = 4; k < bytes.length; k++) bytes[k] = (k + seq) & 0xff;
-    return { seq, bytes, chunks: splitFrame(bytes, seq, FrameKind.VIDEO, false, 1100) };
+    return { seq, bytes, chunks: splitFrame(bytes, seq, FrameKind.VIDEO, false, 1100).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) };
   });
 }
 

@@ -13,3 +13,18 @@ export function epochMicros(): number {
 export function epochMillis(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/**
+ * Capture stamps for one kind of frame (one per track kind): epochMicros() at the moment of the
+ * call, but strictly increasing — two frames read within the same microsecond, or a clock stepped
+ * back by the system, still get distinct, ordered stamps (the player and the ring buffer rely on it).
+ */
+export class CaptureStamps {
+  #last = -1;
+
+  next(): number {
+    const now = epochMicros();
+    this.#last = now > this.#last ? now : this.#last + 1;
+    return this.#last;
+  }
+}

@@ -1,4 +1,6 @@
 /**
+ * Shared by the CSM's and the web server's HTTP APIs (both fastify).
+ *
  * The request validator: TypeBox's compiled checker instead of fastify's default Ajv setup, because
  * that setup strips unknown properties (removeAdditional) and coerces types in bodies too ("5" passes
  * as 5). Here a body is checked exactly as sent. Path and query strings are converted first, but

@@ -1,0 +1,42 @@
+/**
+ * The watch page's entry (`/watch.html?channel=N`, `&transport=tcp` to start on TCP): finds the
+ * page's elements and starts a WatchPage (watch/WatchPage.ts) on the channel in the address.
+ */
+import { WatchPage, type WatchElements } from './watch/WatchPage.js';
+import { emptyHook, installHook } from './watch/WatchStats.js';
+
+function element<T extends HTMLElement>(selector: string): T {
+  const found = document.querySelector<T>(selector);
+  if (!found) throw new Error(`watch page: ${selector} missing`);
+  return found;
+}
+
+const params = new URLSearchParams(location.search);
+const channelId = Number(params.get('channel'));
+const elements: WatchElements = {
+  canvas: element<HTMLCanvasElement>('canvas#player'),
+  title: element('#title'),
+  broadcaster: element('#broadcaster'),
+  status: element('#status'),
+  mode: element('#mode'),
+  bitrate: element('#bitrate'),
+  decoded: element('#decoded'),
+  dropped: element('#dropped'),
+  latency: element('#latency'),
+  unmute: element<HTMLButtonElement>('button#unmute'),
+  forceTcp: element<HTMLInputElement>('input#force-tcp'),
+  chat: element('section#chat'),
+};
+
+if (!Number.isInteger(channelId) || channelId < 1) {
+  // The hook still exists, so a test sees the refusal rather than a missing object.
+  installHook(emptyHook('error'));
+  elements.title.textContent = 'No channel';
+  elements.broadcaster.textContent = '—';
+  elements.status.textContent = 'error: no channel in the address (watch.html?channel=N)';
+  elements.status.dataset['state'] = document.documentElement.dataset['state'] = 'error';
+} else {
+  const page = new WatchPage(elements, { channelId, forceTcp: params.get('transport') === 'tcp' });
+  page.start();
+  addEventListener('pagehide', () => page.close());
+}
