@@ -106,16 +106,6 @@ export class RingReader {
   get caughtUp(): boolean {
     return this.#cursor >= this.#slab.head;
   }
-  /**
-   * Bytes written after the frame at the cursor — what this reader's consumer has left behind — or
-   * 0 during a jump's catch-up (rule 3), which is asked-for backlog, not slowness. O(1), no allocation.
-   */
-  get backlogBytes(): number {
-    const slab = this.#slab;
-    if (this.#cursor < slab.tail) return slab.bytesWritten - this.#bytePos;
-    if (this.#cursor >= slab.head || this.#cursor < this.#graceUntil) return 0;
-    return slab.bytesWritten - this.#bytePos - slab.length[slab.slot(this.#cursor)]!;
-  }
   /** video frames are being skipped until the next keyframe */
   get waitingForKeyframe(): boolean {
     return this.#waitKeyframe;
