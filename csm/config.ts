@@ -40,7 +40,7 @@ export const CsmConfigSchema = Type.Object(
     ticketTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
     /** Ed25519 private key as a JWK JSON string; empty: a fresh key per start (single-CSM development only) */
     ticketPrivateJwk: Type.String(),
-    /** empty: in-memory stores (the embedded default); else redis://host:port */
+    /** empty: in-memory stores (the embedded default); else redis://host:port, or redis-sentinel://host:port[,host:port…]/name (Sentinel) */
     redisUrl: Type.String(),
     redisPrefix: Type.String({ minLength: 1 }),
     mirrorFlushMs: Type.Integer({ minimum: 5 }),

@@ -17,7 +17,7 @@ export const WebConfigSchema = Type.Object(
     csmServiceToken: Type.String(),
     /** per call to the CSM; a CSM slower than this counts as unreachable */
     csmTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
-    /** empty: channel metadata in memory (one web server); else redis://host:port, shared by every web server */
+    /** empty: channel metadata in memory (one web server); else redis://host:port or redis-sentinel://…/name, shared by every web server */
     redisUrl: Type.String(),
     redisPrefix: Type.String({ minLength: 1 }),
     /** how often viewers, peaks and live channels are refreshed from the CSM */
