@@ -312,7 +312,16 @@ export class Csm {
     if (epoch === null) return;
     this.#heldEvents = [];
     const extra = Math.max(0, this.config.takeoverGraceMs - this.config.unitFailAfterMs);
-    for (const unit of this.cluster.units.values()) unit.lastHeartbeatAt += extra;
+    // Joins go on at once: a restored unit's groups take viewers while it reconnects through the VIP
+    // (its viewers kept playing); one that does not come back within the grace is failed and re-homed.
+    const admitUntil = this.cluster.now() + this.config.takeoverGraceMs;
+    for (const unit of this.cluster.units.values()) {
+      unit.lastHeartbeatAt += extra;
+      if (unit.state === 'up' && !unit.connected) {
+        unit.admitUntil = admitUntil;
+        this.cluster.refreshOpenGroups(unit);
+      }
+    }
     if (restored.units > 0 || restored.channels > 0) this.logger.info({ ...restored, epoch }, 'restored the cluster from the store');
   }
 

@@ -112,6 +112,7 @@ export class Cluster {
         state: 'up',
         registeredAt: now,
         connected: true,
+        admitUntil: 0,
         lastHeartbeatAt: now,
         load: info.load,
         groups: new Array<Group | null>(info.groupsPerUnit).fill(null),
@@ -381,7 +382,7 @@ export class Cluster {
 
   /** New viewers may be placed on this unit's existing groups. */
   admissible(unit: Unit): boolean {
-    return unit.state === 'up' && unit.connected;
+    return unit.state === 'up' && (unit.connected || this.now() < unit.admitUntil);
   }
 
   /** Keep a unit's groups in (or out of) their channels' open sets after its state changed. */

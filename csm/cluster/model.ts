@@ -19,6 +19,11 @@ export interface Unit {
   registeredAt: number;
   /** the control link is up */
   connected: boolean;
+  /**
+   * Until then (ms) its groups take viewers although its link is not up: a unit restored by a takeover
+   * still serves its viewers and is reconnecting through the VIP. 0: only while connected.
+   */
+  admitUntil: number;
   lastHeartbeatAt: number;
   /** what the unit measured and reported last */
   load: UnitLoad;

@@ -49,6 +49,7 @@ function restoredUnit(record: UnitRecord, now: number): Unit {
     state: record.state,
     registeredAt: record.registeredAt,
     connected: false,
+    admitUntil: 0,
     // The failure detector gives every restored unit a full window to reconnect.
     lastHeartbeatAt: now,
     load: { viewers: 0, egressBps: 0, cpu: 0, rssBytes: 0 },

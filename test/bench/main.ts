@@ -3,6 +3,7 @@ const benches: Record<string, { summary: string; run: (args: string[]) => Promis
   control: { summary: 'CSM placement at scale with simulated units (no sockets)', run: async (a) => (await import('./control.js')).runControlBench(a) },
   ring: { summary: "a unit's ring buffer: one 2 Mbit/s stream to 1,000 readers", run: async (a) => (await import('./ring.js')).runRingBench(a) },
   browser: { summary: 'glass-to-glass latency and time to first picture in real Chromium, UDP and TCP, against an in-page codec loopback', run: async (a) => (await import('./browser/browser.js')).runBrowserBench(a) },
+  failover: { summary: 'the active CSM or a unit killed in the keepalived lab: VIP move, first join, viewer gap, unit re-home (advert 1 s and 0.2 s)', run: async (a) => (await import('./failover/failover.js')).runFailoverBench(a) },
   fanout: { summary: 'a real unit fanning a 2 Mbit/s stream out to TCP (vs a naive ws server) and UDP viewers, and across three relayed units', run: async (a) => (await import('./fanout/fanout.js')).runFanoutBench(a) },
 };
 
