@@ -52,7 +52,8 @@ export class ChunkCache {
     const slot = seq % this.size;
     const cached = this.#slots[slot];
     if (cached && cached.seq === seq && cached.timestamp === timestamp && cached.length === frame.length) return cached;
-    const chunks = splitFrame(frame, seq, kind, keyframe, this.chunkPayload);
+    // As Buffers (views, no copy): node-datachannel's sendMessageBinary takes a Buffer as it is.
+    const chunks = splitFrame(frame, seq, kind, keyframe, this.chunkPayload).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     let bytes = 0;
     for (const chunk of chunks) bytes += chunk.length;
     const entry: Entry = { seq, timestamp, length: frame.length, chunks, bytes };

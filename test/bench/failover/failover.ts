@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Lab } from '../../../infra/lab/Lab.js';
-import { FAULT_CSM_ENV, LabClient, percentile, startFaultLab } from '../../fault/harness.js';
+import { FAULT_CSM_ENV, LabClient, leaseMsFor, percentile, startFaultLab } from '../../fault/harness.js';
 import { csmFailover, quietWindow, unitRehome, type CsmFault, type CsmRun, type UnitRun } from './runs.js';
 
 const log = (message: string): void => void process.stderr.write(`[bench failover] ${message}\n`);
@@ -52,9 +52,19 @@ export async function runFailoverBench(args: string[]): Promise<void> {
       adverts: { type: 'string', default: '1,0.2' },
       viewers: { type: 'string', default: '4' },
       'unit-reconnect-max-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`usage: onair bench failover [--runs 10] [--process-runs 5] [--unit-runs 5] [--adverts 1,0.2] [--viewers 4] [--unit-reconnect-max-ms N]
+
+Builds the keepalived lab once per advert interval (seconds; as root) and, per run, crashes the CSM
+host holding the VIP while a client in the lab joins continuously and viewers watch; then kills only
+the CSM process (--process-runs) and a unit (--unit-runs). One JSON line per advert interval.
+`);
+    return;
+  }
   const count = (name: 'runs' | 'process-runs' | 'unit-runs' | 'viewers', max: number): number => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`--${name} must be an integer from 0 to ${max}`);
@@ -183,7 +193,7 @@ async function measureConfiguration(advert: number, counts: Counts): Promise<Rec
       viewers: counts.viewers,
       healthCheck: { ...HEALTH, timeoutSeconds: 2 },
       priorities: PRIORITIES,
-      csmEnv: FAULT_CSM_ENV,
+      csmEnv: { ...FAULT_CSM_ENV, ONAIR_CSM_LEASE_MS: String(leaseMsFor(advert)) },
       unitReconnectMs: { min: 200, max: counts.unitReconnectMaxMs ?? 5000, note: 'the units\' backoff on their CSM link (streaming-unit defaults unless --unit-reconnect-max-ms)' },
       vipProbeMs: 50,
       joinEveryMs: 100,
