@@ -3,20 +3,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { portOpen } from '../support/free-port.js';
 import { waitFor } from '../support/processes.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('onair cluster', () => {
   it('starts a CSM and two units, prints their URLs and a summary, and stops them all on SIGINT', async (t) => {

@@ -5,25 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { OpenChannelResult } from '../../protocol/service-api.js';
 import type { WebChannelList } from '../../protocol/web-api.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, portOpen } from '../support/free-port.js';
 import { waitFor } from '../support/processes.js';
 import { http } from './web-process.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('onair cluster with the web server', () => {
   it('prints the site first, serves it in front of the CSM, and stops it on SIGINT', async (t) => {

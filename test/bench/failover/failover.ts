@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Lab } from '../../../infra/lab/Lab.js';
-import { FAULT_CSM_ENV, LabClient, leaseMsFor, percentile, startFaultLab } from '../../fault/harness.js';
+import { FAULT_CSM_ENV, LabClient, percentile, startFaultLab } from '../../fault/harness.js';
 import { csmFailover, quietWindow, unitRehome, type CsmFault, type CsmRun, type UnitRun } from './runs.js';
 
 const log = (message: string): void => void process.stderr.write(`[bench failover] ${message}\n`);
@@ -193,7 +193,7 @@ async function measureConfiguration(advert: number, counts: Counts): Promise<Rec
       viewers: counts.viewers,
       healthCheck: { ...HEALTH, timeoutSeconds: 2 },
       priorities: PRIORITIES,
-      csmEnv: { ...FAULT_CSM_ENV, ONAIR_CSM_LEASE_MS: String(leaseMsFor(advert)) },
+      csmEnv: FAULT_CSM_ENV,
       unitReconnectMs: { min: 200, max: counts.unitReconnectMaxMs ?? 5000, note: 'the units\' backoff on their CSM link (streaming-unit defaults unless --unit-reconnect-max-ms)' },
       vipProbeMs: 50,
       joinEveryMs: 100,
