@@ -5,6 +5,7 @@ const commands: Record<string, { summary: string; run: (args: string[]) => Promi
   'csm-ctl': { summary: "promote, demote or query a local CSM's role (keepalived's notify scripts)", run: async (a) => (await import('../csm/ctl.js')).runCsmCtlCommand(a) },
   unit: { summary: 'run a streaming unit', run: async (a) => (await import('../streaming-unit/main.js')).runUnitCommand(a) },
   web: { summary: 'run the web server (pages and the browser API)', run: async (a) => (await import('../web/main.js')).runWebCommand(a) },
+  admin: { summary: 'run the admin console server (operator sign-in, live feed, actions)', run: async (a) => (await import('../admin-console/main.js')).runAdminCommand(a) },
   bench: { summary: 'run a benchmark and print JSON (control, ring, fanout)', run: async (a) => (await import('../test/bench/main.js')).runBenchCommand(a) },
   keepalived: { summary: 'render keepalived.conf for a CSM host; install its scripts', run: async (a) => (await import('../infra/keepalived/main.js')).runKeepalivedCommand(a) },
   lab: { summary: 'network-namespace test lab: up | status | down', run: async (a) => (await import('../infra/lab/main.js')).runLabCommand(a) },

@@ -197,6 +197,7 @@ export class Csm {
         metrics: metrics.registry,
         health: () => late.csm!.health(),
         operators: parseOperators(config.operators),
+        actorDelegates: config.actorDelegates.split(',').map((u) => u.trim()).filter(Boolean),
         serviceToken: config.serviceToken || undefined,
         rateLimitPerMinute: config.rateLimitPerMinute,
         ops: {

@@ -47,6 +47,8 @@ export const CsmConfigSchema = Type.Object(
     eventLogCapacity: Type.Integer({ minimum: 10 }),
     /** operators of the admin API: "user:scryptHash" entries, comma-separated */
     operators: Type.String(),
+    /** operators (comma-separated user names) that may name the acting operator with X-OnAir-Actor: the admin console's CSM account */
+    actorDelegates: Type.String(),
     /** if set, the service API requires `Authorization: Bearer <serviceToken>` */
     serviceToken: Type.String(),
     rateLimitPerMinute: Type.Integer({ minimum: 1 }),
@@ -86,6 +88,7 @@ export const csmDefaults: CsmConfig = {
   mirrorFlushMs: 50,
   eventLogCapacity: 10_000,
   operators: '',
+  actorDelegates: '',
   serviceToken: '',
   rateLimitPerMinute: 600,
   maxControlFrameBytes: 1 << 20,

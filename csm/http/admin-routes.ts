@@ -3,9 +3,12 @@
  * remove), channels (inspect, tree, groups, expand, shrink, close), groups and the event log.
  *
  * Every route needs operator credentials (HTTP Basic, see operator-auth.ts); the operator's user name
- * is the `actor` that CsmService writes into the event log. Each route answers exactly what its
- * CsmService method returns: lists are bare arrays, except the event log's `{ events }`, which is
- * the shape paging clients extend.
+ * is the `actor` that CsmService writes into the event log. A caller authenticated as one of
+ * `actorDelegates` (the admin console's own CSM account) may name the operator who acted with the
+ * `X-OnAir-Actor` header; the actor is then "<named> via <account>", so the log keeps both. From
+ * any other caller the header is ignored: nobody can put a name in the log they did not sign in as.
+ * Each route answers exactly what its CsmService method returns: lists are bare arrays, except the
+ * event log's `{ events }`, which is the shape paging clients extend.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -38,6 +41,18 @@ export interface AdminRoutesOptions {
   service: CsmService;
   authenticator: OperatorAuthenticator;
   rateLimitPerMinute: number;
+  /** operators whose X-OnAir-Actor header is honoured */
+  actorDelegates: readonly string[];
+}
+
+/** the header a delegate names the acting operator with, and what a name may look like */
+export const ACTOR_HEADER = 'x-onair-actor';
+const ACTOR_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+/** The actor to log: the authenticated user, or "<named> via <user>" when a delegate names one. */
+export function actorFor(user: string, named: string | string[] | undefined, delegates: readonly string[]): string {
+  if (typeof named !== 'string' || !delegates.includes(user) || !ACTOR_NAME.test(named)) return user;
+  return `${named} via ${user}`;
 }
 
 const OPERATOR = 'operator';
@@ -48,7 +63,7 @@ const security = [{ operator: [] }];
 /** statuses every admin route can answer: bad input, no credentials, throttled */
 const base = [400, 401, 429] as const;
 
-export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { service, authenticator, rateLimitPerMinute }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { service, authenticator, rateLimitPerMinute, actorDelegates }) => {
   await limitRequests(app as unknown as FastifyInstance, { perMinute: rateLimitPerMinute, refusal: (retryIn) => new CsmError('CSM_ERR_RATE_LIMITED', `retry in ${retryIn}`) });
   app.decorateRequest(OPERATOR, '');
   app.addHook('onRequest', async (request, reply) => {
@@ -57,7 +72,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       reply.header('www-authenticate', `Basic realm="${OPERATOR_REALM}", charset="UTF-8"`);
       throw new CsmError('CSM_ERR_UNAUTHORIZED');
     }
-    request.setDecorator(OPERATOR, user);
+    request.setDecorator(OPERATOR, actorFor(user, request.headers[ACTOR_HEADER], actorDelegates));
   });
 
   // ── cluster and units ──────────────────────────────────────────────────────────────────────

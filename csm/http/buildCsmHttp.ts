@@ -34,6 +34,8 @@ export interface CsmHttpDeps {
   metrics: Registry;
   health: () => { ok: boolean; detail: Record<string, unknown> };
   operators: readonly Operator[];
+  /** operators whose X-OnAir-Actor header names the acting operator (admin-routes.ts); default none */
+  actorDelegates?: readonly string[];
   /** when set, the service API requires `Authorization: Bearer <serviceToken>` */
   serviceToken?: string | undefined;
   /** per client IP, for the service API and (separately counted) the admin API; default 600 */
@@ -95,7 +97,7 @@ export async function buildCsmHttp(deps: CsmHttpDeps): Promise<FastifyInstance> 
 
   await app.register(opsRoutes, { metrics: deps.metrics, health: deps.health });
   await app.register(serviceRoutes, { prefix: '/api/v1', service: deps.service, serviceToken: deps.serviceToken, rateLimitPerMinute });
-  await app.register(adminRoutes, { prefix: '/admin/v1', service: deps.service, authenticator, rateLimitPerMinute });
+  await app.register(adminRoutes, { prefix: '/admin/v1', service: deps.service, authenticator, rateLimitPerMinute, actorDelegates: deps.actorDelegates ?? [] });
   if (deps.ops) await app.register(roleRoutes, { prefix: '/ops/v1', ...deps.ops });
   await app.ready();
   return app as unknown as FastifyInstance;

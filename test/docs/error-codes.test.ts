@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { ConsoleErrors } from '../../admin-console/errors.js';
 import { CsmErrors } from '../../csm/errors.js';
 import { ControlErrorCode, CONTROL_ERROR_MESSAGES } from '../../protocol/control-errors.js';
 import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
@@ -18,6 +19,13 @@ describe('error catalogues', () => {
     const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.values(ChunkErrorCode), ...Object.keys(RING_ERRORS)];
     const missing = codes.filter((code) => !readme.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
+  });
+
+  it('documents every admin console code with its status', () => {
+    for (const [code, entry] of Object.entries(ConsoleErrors)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${code}\``));
+      assert.ok(row?.includes(`| ${entry.status} |`), `${code} should be documented with status ${entry.status}`);
+    }
   });
 
   it('documents every media close code and UDP error code in the streaming unit README', () => {

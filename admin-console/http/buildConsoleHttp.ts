@@ -1,0 +1,88 @@
+/**
+ * The admin console's HTTP server, assembled but not listening (the caller listens, and closes):
+ *   /console/v1/*      sign-in, the session, the live feed, actions (console-routes.ts)
+ *   /healthz, /metrics open, for load balancers and Prometheus
+ * Bodies are limited to 16 KiB; every failure leaves through one error handler as
+ * `{ code, message, retryable }` (error-handler.ts). The page itself comes with the next part of the
+ * issue (it will be served from here, same origin, so the cookie stays SameSite=Strict).
+ */
+import cookie from '@fastify/cookie';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Counter, Registry } from 'prom-client';
+import { validatorCompiler } from '../../protocol/http-validation.js';
+import type { Logger } from '../../protocol/logger.js';
+import type { CsmAdmin } from '../CsmAdmin.js';
+import type { LiveFeed } from '../LiveFeed.js';
+import type { Sessions } from '../Sessions.js';
+import { consoleRoutes } from './console-routes.js';
+import { installErrorHandling } from './error-handler.js';
+import { SessionAuth, type OperatorPasswords } from './session-auth.js';
+
+export interface ConsoleHealth {
+  ok: boolean;
+  consoleId: string;
+  csm: 'reachable' | 'unreachable';
+  lastPollAt: number;
+  sessions: number;
+  liveClients: number;
+}
+
+export interface ConsoleHttpDeps {
+  csm: CsmAdmin;
+  feed: LiveFeed;
+  sessions: Sessions;
+  passwords: OperatorPasswords;
+  cookieSecret: string;
+  secureCookies: boolean;
+  signInPerMinute: number;
+  rateLimitPerMinute: number;
+  metrics: Registry;
+  actions: Counter<'action' | 'outcome'>;
+  health: () => ConsoleHealth;
+  logger: Logger;
+}
+
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+export async function buildConsoleHttp(deps: ConsoleHttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  installErrorHandling(app as unknown as FastifyInstance);
+  app.addHook('onSend', async (_request, reply) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+  });
+  await app.register(cookie, { secret: deps.cookieSecret, hook: 'onRequest' });
+
+  app.get('/healthz', async (_request, reply) => {
+    const state = deps.health();
+    return reply.code(state.ok ? 200 : 503).send(state);
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  await app.register(consoleRoutes, {
+    prefix: '/console/v1',
+    csm: deps.csm,
+    feed: deps.feed,
+    sessions: deps.sessions,
+    auth: new SessionAuth({ sessions: deps.sessions, secureCookies: deps.secureCookies }),
+    passwords: deps.passwords,
+    signInPerMinute: deps.signInPerMinute,
+    rateLimitPerMinute: deps.rateLimitPerMinute,
+    actions: deps.actions,
+  });
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}
