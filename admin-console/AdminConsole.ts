@@ -4,6 +4,8 @@
  * answered) and the server listens; `close()` ends the live feeds, then stops taking requests. Safe
  * to call twice.
  */
+import { httpUrl } from '../protocol/cli-flags.js';
+import { LoopStallWatch } from '../protocol/loop-stall.js';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -17,14 +19,11 @@ import { OperatorPasswords } from './http/session-auth.js';
 import { LiveFeed } from './LiveFeed.js';
 import { Sessions } from './Sessions.js';
 
-const STALL_MS = 2000;
-const TICK_MS = 250;
 
 export class AdminConsole {
-  #lastTick = Date.now();
   #closed = false;
   #closing: Promise<void> | null = null;
-  readonly #loopTimer: NodeJS.Timeout;
+  readonly #loop = new LoopStallWatch();
 
   private constructor(
     readonly config: ConsoleConfig,
@@ -32,12 +31,10 @@ export class AdminConsole {
     readonly sessions: Sessions,
     readonly http: FastifyInstance,
     readonly port: number,
-  ) {
-    this.#loopTimer = setInterval(() => (this.#lastTick = Date.now()), TICK_MS);
-  }
+  ) {}
 
   get url(): string {
-    return `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`;
+    return httpUrl(this.config.host, this.port);
   }
 
   static async start(config: ConsoleConfig, logger: Logger): Promise<AdminConsole> {
@@ -92,9 +89,8 @@ export class AdminConsole {
   }
 
   health(): ConsoleHealth {
-    const stalledMs = Math.max(0, Date.now() - this.#lastTick - TICK_MS);
     return {
-      ok: !this.#closed && stalledMs < STALL_MS,
+      ok: !this.#closed && !this.#loop.stalled,
       consoleId: this.config.consoleId,
       csm: this.feed.state.csm,
       lastPollAt: this.feed.state.at,
@@ -110,7 +106,7 @@ export class AdminConsole {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#loopTimer);
+    this.#loop.stop();
     // The live feeds are long-lived responses: end them first, or the server's close waits for them.
     await this.feed.stop();
     await this.http.close();

@@ -1,4 +1,5 @@
 /** `onair admin`: run the admin console's server (operator sign-in, the live feed, actions on the CSM). */
+import { integerFlag } from '../protocol/cli-flags.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../protocol/config.js';
 import { createLogger } from '../protocol/logger.js';
@@ -23,11 +24,6 @@ with the signed-in operator named as the actor.
 Every option can also be set by environment: ONAIR_ADMIN_<OPTION_IN_SCREAMING_CASE>
 (e.g. ONAIR_ADMIN_OPERATORS, ONAIR_ADMIN_CSM_USER, ONAIR_ADMIN_CSM_PASSWORD, ONAIR_ADMIN_COOKIE_SECRET).
 Precedence: defaults < --config file < environment < flags.`;
-
-function integer(flag: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new ConfigError(`--${flag} must be a non-negative integer, got "${text}"`);
-  return Number(text);
-}
 
 export async function runAdminCommand(args: string[]): Promise<void> {
   let values;
@@ -54,7 +50,7 @@ export async function runAdminCommand(args: string[]): Promise<void> {
   }
   const overrides: Partial<ConsoleConfig> = {};
   if (values.host !== undefined) overrides.host = values.host;
-  if (values.port !== undefined) overrides.port = integer('port', values.port);
+  if (values.port !== undefined) overrides.port = integerFlag('port', values.port);
   if (values.csm !== undefined) overrides.csmUrl = values.csm;
   if (values.id !== undefined) overrides.consoleId = values.id;
   const config = loadConfig(ConsoleConfigSchema, consoleDefaults, { file: values.config, env: process.env, envPrefix: CONSOLE_ENV_PREFIX, overrides });

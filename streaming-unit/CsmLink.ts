@@ -175,12 +175,16 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
         load: this.#meter.current(),
       });
     } catch (error) {
-      // A link that closed meanwhile is already being handled (logged, reconnect scheduled).
-      if (channel !== this.#channel || channel.closed) return;
       const coded = error instanceof CodedError ? error : new ControlError(ControlErrorCode.CONTROL_ERR_HANDLER_FAILED, String(error));
-      this.#logger.warn({ code: coded.code, err: coded.message }, 'the CSM refused the registration; retrying after backoff');
-      this.safeEmit('registerRefused', coded);
-      channel.close();
+      const current = channel === this.#channel && !channel.closed;
+      // The CSM closes the link right after its refusal, and that close may be handled before this
+      // line runs: a refusal the CSM sent is still reported. Any other failure of a link that closed
+      // meanwhile is already being handled (logged, reconnect scheduled).
+      if (current || coded.remote) {
+        this.#logger.warn({ code: coded.code, err: coded.message }, 'the CSM refused the registration; retrying after backoff');
+        this.safeEmit('registerRefused', coded);
+      }
+      if (current) channel.close();
       return;
     }
     if (channel !== this.#channel || channel.closed || this.#state !== 'registering') return;

@@ -1,4 +1,5 @@
 /** `onair unit`: run one streaming unit. */
+import { integerFlag } from '../protocol/cli-flags.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../protocol/config.js';
 import { createLogger } from '../protocol/logger.js';
@@ -29,17 +30,12 @@ export interface UnitArgs {
   overrides: Partial<UnitConfig>;
 }
 
-function integer(flag: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new ConfigError(`--${flag} must be a non-negative integer, got "${text}"`);
-  return Number(text);
-}
-
 /** "host:port", "[v6]:port" or ":port" (host kept at its default). */
 export function parseHostPort(text: string): { host?: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
   if (!match) throw new ConfigError(`--csm must be HOST:PORT, got "${text}"`);
   const host = match[1] ?? match[2];
-  const port = integer('csm', match[3]!);
+  const port = integerFlag('csm', match[3]!);
   return host ? { host, port } : { port };
 }
 
@@ -68,14 +64,14 @@ export function parseUnitArgs(args: string[]): UnitArgs {
   const overrides: Partial<UnitConfig> = {};
   if (values.id !== undefined) overrides.unitId = values.id;
   if (values.host !== undefined) overrides.host = values.host;
-  if (values.port !== undefined) overrides.port = integer('port', values.port);
+  if (values.port !== undefined) overrides.port = integerFlag('port', values.port);
   if (values.csm !== undefined) {
     const { host, port } = parseHostPort(values.csm);
     if (host) overrides.csmHost = host;
     overrides.csmControlPort = port;
   }
-  if (values.groups !== undefined) overrides.groupsPerUnit = integer('groups', values.groups);
-  if (values['group-size'] !== undefined) overrides.groupSize = integer('group-size', values['group-size']);
+  if (values.groups !== undefined) overrides.groupsPerUnit = integerFlag('groups', values.groups);
+  if (values['group-size'] !== undefined) overrides.groupSize = integerFlag('group-size', values['group-size']);
   if (values.secret !== undefined) overrides.clusterSecret = values.secret;
   return { help: values.help ?? false, file: values.config, overrides };
 }

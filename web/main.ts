@@ -1,4 +1,5 @@
 /** `onair web`: run the web server (the site's pages and the browser API in front of the CSM). */
+import { integerFlag } from '../protocol/cli-flags.js';
 import { stopOnSignals } from '../protocol/stop-on-signals.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../protocol/config.js';
@@ -22,11 +23,6 @@ forwards to the CSM's service API and lists channels from its own store, synced 
 Every option can also be set by environment: ONAIR_WEB_<OPTION_IN_SCREAMING_CASE>
 (e.g. ONAIR_WEB_CSM_SERVICE_TOKEN, ONAIR_WEB_CHANNEL_SYNC_MS, ONAIR_WEB_PAGES_DIR).
 Precedence: defaults < --config file < environment < flags.`;
-
-function integer(flag: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new ConfigError(`--${flag} must be a non-negative integer, got "${text}"`);
-  return Number(text);
-}
 
 export async function runWebCommand(args: string[]): Promise<void> {
   let values;
@@ -54,7 +50,7 @@ export async function runWebCommand(args: string[]): Promise<void> {
   }
   const overrides: Partial<WebConfig> = {};
   if (values.host !== undefined) overrides.host = values.host;
-  if (values.port !== undefined) overrides.port = integer('port', values.port);
+  if (values.port !== undefined) overrides.port = integerFlag('port', values.port);
   if (values.csm !== undefined) overrides.csmUrl = values.csm;
   if (values.redis !== undefined) overrides.redisUrl = values.redis;
   if (values.id !== undefined) overrides.webId = values.id;

@@ -246,6 +246,17 @@ describe('CsmLink', () => {
     assert.equal(r.link.linked, true);
   });
 
+  it('reports every refusal also when the CSM closes the link right after it', async (t) => {
+    const r = await rig(t);
+    r.csm.refuseRegisters = 3;
+    r.csm.closeAfterRefusal = true;
+    const refusals: string[] = [];
+    r.link.on('registerRefused', (error) => refusals.push(error.code));
+    await started(r);
+    assert.deepEqual(refusals, ['CSM_ERR_BAD_SECRET', 'CSM_ERR_BAD_SECRET', 'CSM_ERR_BAD_SECRET']);
+    assert.equal(r.link.linked, true);
+  });
+
   it('closes the link on a malformed frame without crashing, then reconnects', async (t) => {
     const r = await rig(t, {}, (groups) => groups.createGroup(7, 0, 'root'));
     await started(r);

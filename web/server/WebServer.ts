@@ -4,6 +4,8 @@
  * answered) and the server listens; `close()` stops taking requests, stops the sync, then closes the
  * store (quitting Redis). Safe to call twice.
  */
+import { httpUrl } from '../../protocol/cli-flags.js';
+import { LoopStallWatch } from '../../protocol/loop-stall.js';
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -18,16 +20,13 @@ import { createWebMetrics } from './metrics.js';
 import { createWebStores, type WebStores } from './store/createWebStores.js';
 
 /** Health fails when the event loop has stalled this long: a load balancer should stop sending here. */
-const STALL_MS = 2000;
-const TICK_MS = 250;
 /** how long close() lets a sync in flight finish before closing the store under it */
 const SYNC_STOP_WAIT_MS = 1000;
 
 export class WebServer {
-  #lastTick = Date.now();
   #closed = false;
   #closing: Promise<void> | null = null;
-  readonly #loopTimer: NodeJS.Timeout;
+  readonly #loop = new LoopStallWatch();
 
   private constructor(
     readonly config: WebConfig,
@@ -36,12 +35,10 @@ export class WebServer {
     readonly sync: ChannelSync,
     readonly http: FastifyInstance,
     readonly port: number,
-  ) {
-    this.#loopTimer = setInterval(() => (this.#lastTick = Date.now()), TICK_MS);
-  }
+  ) {}
 
   get url(): string {
-    return `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`;
+    return httpUrl(this.config.host, this.port);
   }
 
   static async start(config: WebConfig, logger: Logger): Promise<WebServer> {
@@ -89,9 +86,9 @@ export class WebServer {
   }
 
   health(): WebHealth {
-    const stalledMs = Math.max(0, Date.now() - this.#lastTick - TICK_MS);
+    const stalledMs = this.#loop.stalledMs;
     return {
-      ok: !this.#closed && stalledMs < STALL_MS,
+      ok: !this.#closed && !this.#loop.stalled,
       webId: this.config.webId,
       csm: this.sync.csm,
       lastSyncAt: this.sync.lastSyncAt,
@@ -106,7 +103,7 @@ export class WebServer {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#loopTimer);
+    this.#loop.stop();
     await this.http.close();
     // A sync stuck on a Redis that is away would hold the stop for its retries: wait a little, then
     // close the store under it (its run fails, which is logged).

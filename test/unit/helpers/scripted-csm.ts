@@ -37,6 +37,8 @@ export class ScriptedCsm {
   reportIntervalMs: number;
   /** refuse this many further registrations with CSM_ERR_BAD_SECRET */
   refuseRegisters = 0;
+  /** close the link right after a refusal, as a backup CSM does (the close may reach the unit first) */
+  closeAfterRefusal = false;
   readonly registers: RegisterParams[] = [];
   readonly notifications: { name: Notification; payload: unknown }[] = [];
   /** why each link closed, as seen from the CSM's side */
@@ -119,7 +121,9 @@ export class ScriptedCsm {
       this.registers.push(params);
       if (this.refuseRegisters > 0) {
         this.refuseRegisters--;
-        throw new CodedError('CSM_ERR_BAD_SECRET', 'wrong cluster secret');
+        const refusal = new CodedError('CSM_ERR_BAD_SECRET', 'wrong cluster secret');
+        if (this.closeAfterRefusal) setImmediate(() => channel.close(refusal));
+        throw refusal;
       }
       this.#current = link;
       return { epoch: this.epoch, csmId: 'scripted', heartbeatIntervalMs: this.heartbeatIntervalMs, reportIntervalMs: this.reportIntervalMs };
