@@ -64,6 +64,7 @@ export class AdminConsole {
     try {
       http = await buildConsoleHttp({
         csm,
+        csmUrl: config.csmUrl,
         feed,
         sessions,
         passwords,

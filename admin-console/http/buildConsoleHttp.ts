@@ -3,10 +3,13 @@
  *   /console/v1/*      sign-in, the session, the live feed, actions (console-routes.ts)
  *   /healthz, /metrics open, for load balancers and Prometheus
  * Bodies are limited to 16 KiB; every failure leaves through one error handler as
- * `{ code, message, retryable }` (error-handler.ts). The page itself comes with the next part of the
- * issue (it will be served from here, same origin, so the cookie stays SameSite=Strict).
+ * `{ code, message, retryable }` (error-handler.ts).
+ *   /                  the console's page (admin-console/page, built into dist/admin-console/public by
+ *                      admin-console/build-page.ts), same origin, so the cookie stays SameSite=Strict
  */
 import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { fileURLToPath } from 'node:url';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Counter, Registry } from 'prom-client';
@@ -30,6 +33,8 @@ export interface ConsoleHealth {
 
 export interface ConsoleHttpDeps {
   csm: CsmAdmin;
+  /** the CSM's address, for the page's links to it */
+  csmUrl: string;
   feed: LiveFeed;
   sessions: Sessions;
   passwords: OperatorPasswords;
@@ -42,6 +47,9 @@ export interface ConsoleHttpDeps {
   health: () => ConsoleHealth;
   logger: Logger;
 }
+
+/** dist/admin-console/public, beside this file's dist/admin-console/http */
+const PAGE_ROOT = fileURLToPath(new URL('../public/', import.meta.url));
 
 const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -72,9 +80,13 @@ export async function buildConsoleHttp(deps: ConsoleHttpDeps): Promise<FastifyIn
   });
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
+  // The page: static files only (its data comes from the live feed); index.html at /.
+  await app.register(fastifyStatic, { root: PAGE_ROOT, prefix: '/', index: 'index.html', wildcard: false, cacheControl: false });
+
   await app.register(consoleRoutes, {
     prefix: '/console/v1',
     csm: deps.csm,
+    csmUrl: deps.csmUrl,
     feed: deps.feed,
     sessions: deps.sessions,
     auth: new SessionAuth({ sessions: deps.sessions, secureCookies: deps.secureCookies }),

@@ -3,6 +3,7 @@
  *   POST   /session {user, password}   sign in → {user, csrfToken}, sets the session cookie (rate-limited: signInPerMinute)
  *   GET    /session                    who is signed in → {user, csrfToken}
  *   DELETE /session                    sign out (CSRF)
+ *   GET    /about                      {csmUrl} for the page's links to the CSM
  *   GET    /state                      the live feed's last state
  *   GET    /live                       the live feed (server-sent events, LiveFeed.ts)
  *   POST   /units/:unitId/{evacuate|drain|resume|remove}       (CSRF) forwarded to the CSM
@@ -25,6 +26,7 @@ import Type from 'typebox';
 
 export interface ConsoleRoutesOptions {
   csm: CsmAdmin;
+  csmUrl: string;
   feed: LiveFeed;
   sessions: Sessions;
   auth: SessionAuth;
@@ -80,6 +82,8 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> = as
       request.log.info({ user: operator(request) }, 'signed out');
       return reply.code(204).send();
     });
+
+    typed.get('/about', async () => ({ csmUrl: options.csmUrl }));
 
     typed.get('/state', async () => feed.state);
 

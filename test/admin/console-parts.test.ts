@@ -55,6 +55,7 @@ describe('admin console parts', () => {
     const registry = new Registry();
     const app = await buildConsoleHttp({
       csm,
+      csmUrl: 'http://127.0.0.1:9',
       feed,
       sessions: new Sessions(60_000, 10),
       passwords: new OperatorPasswords(`alice:${await hashPassword('pw')}`),
