@@ -162,6 +162,43 @@ export class CsmService {
     return this.#setUnitState(unitId, 'draining', 'up', actor, EventKind.UNIT_RESUMED, 'back in placement');
   }
 
+  /**
+   * The operator changes a unit's capacity for new placements: groupsPerUnit may not leave out a group
+   * in use (409 naming the highest index), groupSize applies to groups created from now on. The unit
+   * is told (csm.setCapacity); a unit that restarts returns to its own configuration.
+   */
+  setUnitCapacity(unitId: string, change: { groupsPerUnit?: number; groupSize?: number }, actor: string): UnitView {
+    this.#mustBeActive();
+    const unit = this.cluster.unit(unitId);
+    const groupsPerUnit = change.groupsPerUnit ?? unit.groupsPerUnit;
+    const groupSize = change.groupSize ?? unit.groupSize;
+    let highest = -1;
+    unit.groups.forEach((g, i) => {
+      if (g !== null) highest = i;
+    });
+    if (groupsPerUnit < highest + 1) {
+      throw new CsmError('CSM_ERR_UNIT_STATE', `unit ${unitId} uses group index ${highest}; groupsPerUnit must be at least ${highest + 1}`);
+    }
+    const before = `${unit.groupsPerUnit} groups × ${unit.groupSize}`;
+    unit.groupsPerUnit = groupsPerUnit;
+    unit.groupSize = groupSize;
+    unit.groups.length = Math.min(unit.groups.length, groupsPerUnit);
+    while (unit.groups.length < groupsPerUnit) unit.groups.push(null);
+    this.cluster.refreshOpenGroups(unit);
+    this.cluster.effects.command(unit, 'csm.setCapacity', { groupsPerUnit, groupSize });
+    this.cluster.effects.unitChanged(unit);
+    this.cluster.effects.event({
+      at: this.cluster.now(),
+      kind: EventKind.UNIT_CAPACITY_CHANGED,
+      unitId,
+      actor,
+      message: `unit ${unitId} capacity ${before} → ${groupsPerUnit} groups × ${groupSize} (by ${actor})`,
+      data: { groupsPerUnit, groupSize },
+    });
+    this.deps.changed();
+    return unitView(unit);
+  }
+
   removeUnit(unitId: string, actor: string): void {
     this.#mustBeActive();
     const unit = this.cluster.unit(unitId);

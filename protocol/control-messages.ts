@@ -72,6 +72,7 @@ export const Method = {
   CSM_EVACUATE: 'csm.evacuate',
   CSM_CLOSE_CHANNEL: 'csm.closeChannel',
   CSM_REMOVE_UNIT: 'csm.removeUnit',
+  CSM_SET_CAPACITY: 'csm.setCapacity',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -139,6 +140,17 @@ export const RequestSchemas = {
     params: Type.Object({ epoch: Epoch }, strict),
     result: Ack,
   },
+  /**
+   * The operator changed this unit's capacity: groups it holds from now on, and viewer slots of groups
+   * created from now on (existing groups keep theirs). The unit refuses a groupsPerUnit below a group it serves.
+   */
+  [Method.CSM_SET_CAPACITY]: {
+    params: Type.Object(
+      { epoch: Epoch, groupsPerUnit: Type.Integer({ minimum: 1, maximum: 10_000 }), groupSize: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+      strict,
+    ),
+    result: Ack,
+  },
 } as const satisfies Record<Method, { params: TSchema; result: TSchema }>;
 
 export type RequestParams<M extends Method> = Static<(typeof RequestSchemas)[M]['params']>;
@@ -153,6 +165,7 @@ export const CSM_COMMANDS = [
   Method.CSM_EVACUATE,
   Method.CSM_CLOSE_CHANNEL,
   Method.CSM_REMOVE_UNIT,
+  Method.CSM_SET_CAPACITY,
 ] as const;
 export type CsmCommand = (typeof CSM_COMMANDS)[number];
 

@@ -84,7 +84,10 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
     let link: CsmLink | null = null;
     const registry = createUnitRegistry({
       unitId: config.unitId,
-      groupsPerUnit: config.groupsPerUnit,
+      // a getter: the operator may change it through the CSM (csm.setCapacity)
+      get groupsPerUnit() {
+        return groups.groupsPerUnit;
+      },
       groupsUsed: () => groups.groupsUsed,
       viewers: () => groups.viewerCount,
       csmLinked: () => link?.linked ?? false,
@@ -116,7 +119,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       loop,
       registry,
       logger,
-      health: () => ({ unitId: config.unitId, csmLinked: link?.linked ?? false, epoch: link?.epoch ?? 0, groupsUsed: groups.groupsUsed, viewers: groups.viewerCount }),
+      health: () => ({ unitId: config.unitId, csmLinked: link?.linked ?? false, epoch: link?.epoch ?? 0, groupsUsed: groups.groupsUsed, groupsPerUnit: groups.groupsPerUnit, groupSize: groups.groupSize, viewers: groups.viewerCount }),
       });
     } catch (error) {
       media.close();

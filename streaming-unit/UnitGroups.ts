@@ -19,6 +19,8 @@ export interface Group {
   readonly index: number;
   readonly channelId: number;
   role: GroupRole;
+  /** viewer slots; fixed when the group is created (a capacity change applies to new groups) */
+  readonly capacity: number;
   readonly viewerIds: Set<string>;
 }
 
@@ -64,18 +66,48 @@ export type UnitGroupsEvents = {
 };
 
 export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
-  readonly #groups: (Group | null)[];
+  #groups: (Group | null)[];
   readonly #channels = new Map<number, ChannelState>();
   /** viewerId → group index, so a leaving viewer is found without a scan */
   readonly #viewerIndex = new Map<string, number>();
   #used = 0;
 
-  constructor(
-    readonly groupsPerUnit: number,
-    readonly groupSize: number,
-  ) {
+  #groupsPerUnit: number;
+  #groupSize: number;
+
+  constructor(groupsPerUnit: number, groupSize: number) {
     super();
+    this.#groupsPerUnit = groupsPerUnit;
+    this.#groupSize = groupSize;
     this.#groups = new Array<Group | null>(groupsPerUnit).fill(null);
+  }
+
+  /** groups this unit holds (its configuration, or what the operator set through the CSM since it started) */
+  get groupsPerUnit(): number {
+    return this.#groupsPerUnit;
+  }
+
+  /** viewer slots of groups created from now on */
+  get groupSize(): number {
+    return this.#groupSize;
+  }
+
+  /**
+   * The operator changed this unit's capacity (csm.setCapacity). Groups created from now on get
+   * `groupSize` slots; existing groups keep theirs. Refused when a group at or above `groupsPerUnit`
+   * is in use. Not persisted: a restart returns to the unit's configuration.
+   */
+  setCapacity(groupsPerUnit: number, groupSize: number): void {
+    if (!Number.isInteger(groupsPerUnit) || groupsPerUnit < 1) throw new UnitError('UNIT_ERR_GROUP_INDEX', `groupsPerUnit ${groupsPerUnit}`);
+    if (!Number.isInteger(groupSize) || groupSize < 1) throw new UnitError('UNIT_ERR_GROUP_INDEX', `groupSize ${groupSize}`);
+    for (let i = groupsPerUnit; i < this.#groups.length; i++) {
+      if (this.#groups[i]) throw new UnitError('UNIT_ERR_CAPACITY_IN_USE', `group ${i} serves channel ${this.#groups[i]!.channelId}; groupsPerUnit must be at least ${i + 1}`);
+    }
+    const groups = this.#groups.slice(0, groupsPerUnit);
+    while (groups.length < groupsPerUnit) groups.push(null);
+    this.#groups = groups;
+    this.#groupsPerUnit = groupsPerUnit;
+    this.#groupSize = groupSize;
   }
 
   get groupsUsed(): number {
@@ -142,7 +174,7 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
       }
       return false;
     }
-    const group: Group = { index, channelId, role, viewerIds: new Set() };
+    const group: Group = { index, channelId, role, capacity: this.#groupSize, viewerIds: new Set() };
     this.#groups[index] = group;
     this.#used++;
     let channel = this.#channels.get(channelId);
@@ -166,8 +198,8 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     const target = this.#channelGroup(channelId, into);
     // The root holds the broadcaster; merging it away would leave the channel without its root here.
     if (source.role === 'root') throw new UnitError('UNIT_ERR_MERGE_INVALID', `group ${from} is the channel's root`);
-    if (target.viewerIds.size + source.viewerIds.size > this.groupSize) {
-      throw new UnitError('UNIT_ERR_GROUP_FULL', `${source.viewerIds.size} + ${target.viewerIds.size} viewers exceed ${this.groupSize}`);
+    if (target.viewerIds.size + source.viewerIds.size > target.capacity) {
+      throw new UnitError('UNIT_ERR_GROUP_FULL', `${source.viewerIds.size} + ${target.viewerIds.size} viewers exceed ${target.capacity}`);
     }
     const moved = [...source.viewerIds];
     for (const viewerId of moved) {
@@ -220,7 +252,7 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
     const current = this.#viewerIndex.get(viewerId);
     if (current === index) return false;
     if (current !== undefined) throw new UnitError('UNIT_ERR_VIEWER_EXISTS', `${viewerId} is in group ${current}`);
-    if (group.viewerIds.size >= this.groupSize) throw new UnitError('UNIT_ERR_GROUP_FULL', `group ${index} has ${this.groupSize} viewers`);
+    if (group.viewerIds.size >= group.capacity) throw new UnitError('UNIT_ERR_GROUP_FULL', `group ${index} has ${group.capacity} viewers`);
     group.viewerIds.add(viewerId);
     this.#viewerIndex.set(viewerId, index);
     this.safeEmit('viewerJoined', channelId, index, viewerId);

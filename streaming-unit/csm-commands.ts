@@ -27,6 +27,7 @@ const commands: CommandTable = {
   // Idempotent: closing a channel this unit no longer serves is already done.
   [Method.CSM_CLOSE_CHANNEL]: (p, ctx) => void ctx.groups.closeChannel(p.channelId),
   [Method.CSM_REMOVE_UNIT]: (_p, ctx) => ctx.removed(),
+  [Method.CSM_SET_CAPACITY]: (p, ctx) => ctx.groups.setCapacity(p.groupsPerUnit, p.groupSize),
 };
 
 const ack = { ok: true } as const;

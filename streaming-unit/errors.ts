@@ -15,6 +15,7 @@ export const UnitErrors = {
   UNIT_ERR_CHANNEL_MISMATCH: { status: 409, message: 'the group belongs to another channel' },
   UNIT_ERR_NO_SUCH_CHANNEL: { status: 404, message: 'this unit serves no group of that channel' },
   UNIT_ERR_MERGE_INVALID: { status: 409, message: 'these groups cannot be merged' },
+  UNIT_ERR_CAPACITY_IN_USE: { status: 409, message: 'the new groups per unit would leave out a group this unit serves' },
   UNIT_ERR_GROUP_FULL: { status: 409, message: 'the group has no free viewer slot' },
   UNIT_ERR_VIEWER_ID: { status: 400, message: 'the viewer id is not 1 to 64 characters' },
   UNIT_ERR_VIEWER_EXISTS: { status: 409, message: 'the viewer is already in another group of this unit' },

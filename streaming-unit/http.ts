@@ -1,7 +1,7 @@
 /**
  * The unit's client-facing HTTP server (uWebSockets.js; the media plane adds its WebSocket routes to
  * the same app through `routes`, see media/MediaPlane.ts). For operators and the lab:
- *   GET /healthz  200 {ok, unitId, csmLinked, epoch, groupsUsed, viewers}. Still 200 while the CSM link
+ *   GET /healthz  200 {ok, unitId, csmLinked, epoch, groupsUsed, groupsPerUnit, groupSize, viewers}. Still 200 while the CSM link
  *                 is down — the unit keeps serving its viewers without the CSM, so taking it out of
  *                 rotation would be wrong — but 503 while the event loop is stalled (LoopMonitor) or
  *                 the unit is closing.
@@ -19,6 +19,9 @@ export interface HealthStatus {
   csmLinked: boolean;
   epoch: number;
   groupsUsed: number;
+  /** current capacity (the configuration, or what the operator set through the CSM since start) */
+  groupsPerUnit: number;
+  groupSize: number;
   viewers: number;
 }
 

@@ -7,6 +7,7 @@
  *   GET    /state                      the live feed's last state
  *   GET    /live                       the live feed (server-sent events, LiveFeed.ts)
  *   POST   /units/:unitId/{evacuate|drain|resume|remove}       (CSRF) forwarded to the CSM
+ *   POST   /units/:unitId/capacity {groupsPerUnit?, groupSize?}  (CSRF) forwarded to the CSM
  *   POST   /channels/:id/expand {groups}, /channels/:id/{shrink|close}  (CSRF) forwarded to the CSM
  * Everything but sign-in needs a session (401 ADMIN_ERR_UNAUTHENTICATED); every POST and DELETE the
  * session's CSRF token in `x-csrf-token` (403 ADMIN_ERR_CSRF). Actions reach the CSM with the
@@ -19,7 +20,7 @@ import type { CsmAdmin } from '../CsmAdmin.js';
 import { ConsoleError } from '../errors.js';
 import type { LiveFeed } from '../LiveFeed.js';
 import type { Session, Sessions } from '../Sessions.js';
-import { ChannelAction, ChannelParams, ExpandBody, SignInBody, UnitAction, UnitParams } from './schemas.js';
+import { CapacityBody, ChannelAction, ChannelParams, ExpandBody, SignInBody, UnitAction, UnitParams } from './schemas.js';
 import type { OperatorPasswords, SessionAuth } from './session-auth.js';
 import type { Counter } from 'prom-client';
 import Type from 'typebox';
@@ -126,6 +127,10 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> = as
         throw error;
       }
     };
+
+    typed.post('/units/:unitId/capacity', { schema: { params: UnitParams, body: CapacityBody } }, async (request) =>
+      act(request, 'unit.capacity', () => csm.act('POST', `/units/${encodeURIComponent(request.params.unitId)}/capacity`, operator(request), request.body)),
+    );
 
     typed.post('/units/:unitId/:action', { schema: { params: Type.Object({ ...UnitParams.properties, action: UnitAction }, { additionalProperties: false }) } }, async (request) => {
       const { unitId, action } = request.params;

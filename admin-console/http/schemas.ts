@@ -12,3 +12,10 @@ export const ChannelParams = Type.Object({ id: Type.Integer({ minimum: 1, maximu
 export const ExpandBody = Type.Object({ groups: Type.Integer({ minimum: 1, maximum: 100 }) }, strict);
 export const UnitAction = Type.Enum(['evacuate', 'drain', 'resume', 'remove']);
 export const ChannelAction = Type.Enum(['shrink', 'close']);
+export const CapacityBody = Type.Object(
+  {
+    groupsPerUnit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    groupSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { ...strict, minProperties: 1 },
+);

@@ -9,7 +9,7 @@ import { byId, el, groupClass, renderChart, type Point } from './render.js';
 
 interface Group { key: string; unitId: string; index: number; channelId: number; role: 'root' | 'member'; parent: string | null; viewers: number; capacity: number }
 interface Unit {
-  id: string; address: string; state: string; connected: boolean; groupsPerUnit: number; usedGroups: number; viewers: number;
+  id: string; address: string; state: string; connected: boolean; groupsPerUnit: number; groupSize: number; usedGroups: number; viewers: number;
   load: { viewers: number; egressBps: number; cpu: number; rssBytes: number };
   groups: (Group | null)[];
 }
@@ -151,16 +151,41 @@ const ACTIONS: Record<string, string> = {
   drain: 'Drain unit {}: no new channels or groups are placed on it?',
   resume: 'Resume unit {}: it takes new channels and groups again?',
   remove: 'Remove unit {} from the cluster?',
+  capacity: 'Set the capacity of unit {} to {groups} groups of {size} viewers (new groups get the new size)?',
   expand: 'Add a group to channel {}?',
   shrink: 'Release the idle groups of channel {}?',
   close: 'Close channel {}: its broadcaster and viewers are disconnected?',
 };
 
+/** Ask for a unit's new capacity (groups per unit, viewers per new group); null when cancelled or not a whole number 1..1000. */
+function askCapacity(id: string): { groupsPerUnit: number; groupSize: number } | null {
+  const unit = state.units.find((u) => u.id === id);
+  const ask = (question: string, current: number | undefined): number | null => {
+    const answer = window.prompt(question, current === undefined ? '' : String(current));
+    if (answer === null) return null;
+    const n = Number(answer.trim());
+    return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null;
+  };
+  const groupsPerUnit = ask(`Groups on unit ${id} (1..1000)`, unit?.groupsPerUnit);
+  if (groupsPerUnit === null) return null;
+  const groupSize = ask(`Viewers per new group on unit ${id} (1..1000)`, unit?.groupSize);
+  if (groupSize === null) return null;
+  return { groupsPerUnit, groupSize };
+}
+
 function act(kind: 'units' | 'channels', id: string, action: string): void {
-  if (!window.confirm((ACTIONS[action] ?? action).replace('{}', id))) return;
+  let body: Record<string, number> = action === 'expand' ? { groups: 1 } : {};
+  let question = (ACTIONS[action] ?? action).replace('{}', id);
+  if (action === 'capacity') {
+    const capacity = askCapacity(id);
+    if (!capacity) return;
+    body = capacity;
+    question = question.replace('{groups}', String(capacity.groupsPerUnit)).replace('{size}', String(capacity.groupSize));
+  }
+  if (!window.confirm(question)) return;
   const result = byId('action-result');
   result.textContent = `${action} ${id}…`;
-  call('POST', `/${kind}/${encodeURIComponent(id)}/${action}`, action === 'expand' ? { groups: 1 } : {})
+  call('POST', `/${kind}/${encodeURIComponent(id)}/${action}`, body)
     .then(() => (result.textContent = `${action} ${id}: done`))
     .catch((error: Error) => (result.textContent = `${action} ${id}: refused — ${error.message}`));
 }
@@ -200,9 +225,9 @@ function renderUnits(): void {
       });
       return el('div', { class: 'unit', 'data-unit-id': unit.id }, [
         el('h3', {}, [el('span', {}, unit.id), el('span', { class: 'address' }, unit.address), el('span', { class: `state state-${unit.state}` }, unit.state + (unit.connected ? '' : ' (no link)')), link]),
-        el('div', { class: 'load' }, `viewers ${unit.load.viewers} · egress ${mbps(unit.load.egressBps)} · CPU ${Math.round(unit.load.cpu * 100)}% · groups ${unit.usedGroups}/${unit.groupsPerUnit}`),
+        el('div', { class: 'load' }, `viewers ${unit.load.viewers} · egress ${mbps(unit.load.egressBps)} · CPU ${Math.round(unit.load.cpu * 100)}% · groups ${unit.usedGroups}/${unit.groupsPerUnit} × ${unit.groupSize}`),
         el('div', { class: 'grid' }, cells),
-        el('div', {}, buttons('unit', unit.id, ['evacuate', 'drain', 'resume', 'remove'])),
+        el('div', {}, buttons('unit', unit.id, ['evacuate', 'drain', 'resume', 'capacity', 'remove'])),
       ]);
     }),
   );

@@ -1,6 +1,6 @@
 /**
  * The operator API under /admin/v1: the cluster summary, units (inspect, evacuate, drain, resume,
- * remove), channels (inspect, tree, groups, expand, shrink, close), groups and the event log.
+ * capacity, remove), channels (inspect, tree, groups, expand, shrink, close), groups and the event log.
  *
  * Every route needs operator credentials (HTTP Basic, see operator-auth.ts); the operator's user name
  * is the `actor` that CsmService writes into the event log. A caller authenticated as one of
@@ -18,6 +18,7 @@ import { CsmError } from '../errors.js';
 import { OPERATOR_REALM, type OperatorAuthenticator } from './operator-auth.js';
 import { limitRequests } from '../../protocol/http-rate-limit.js';
 import {
+  CapacityBody,
   ChannelInfoSchema,
   ChannelParams,
   ChannelTreeSchema,
@@ -119,6 +120,21 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     '/units/:unitId/resume',
     { schema: { ...unitAction('Put a draining unit back into placement (draining → up)'), response: responses({ 200: UnitViewSchema }, [...base, 404, 409, 503]) } },
     async (request) => service.resumeUnit(request.params.unitId, actor(request)),
+  );
+
+  app.post(
+    '/units/:unitId/capacity',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Change a unit's capacity for new placements (groups per unit, viewers per new group); the unit is told",
+        params: UnitParams,
+        body: CapacityBody,
+        response: responses({ 200: UnitViewSchema }, [...base, 404, 409, 503]),
+      },
+    },
+    async (request) => service.setUnitCapacity(request.params.unitId, request.body, actor(request)),
   );
 
   app.delete(

@@ -37,6 +37,14 @@ export const UnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Z
 
 export const UnitParams = Type.Object({ unitId: UnitId }, strict);
 
+export const CapacityBody = Type.Object(
+  {
+    groupsPerUnit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'groups the unit holds; not below the highest group index in use + 1' })),
+    groupSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'viewer slots of groups created from now on' })),
+  },
+  { ...strict, minProperties: 1 },
+);
+
 export const ExpandBody = Type.Object({ groups: Type.Integer({ minimum: 1, maximum: 100 }) }, strict);
 
 export const GroupsQuery = Type.Object({ unitId: Type.Optional(UnitId) }, strict);

@@ -187,6 +187,34 @@ describe('admin console server', () => {
     }
   });
 
+  it('forwards a capacity change to the CSM with the operator as the actor; the feed shows the new groups count', async () => {
+    const session = await signIn();
+    const headers = { cookie: session.cookie, 'x-csrf-token': session.csrfToken };
+    const noCsrf = await http<{ code: string }>('POST', `${base}/units/u2/capacity`, { groupsPerUnit: 60 }, { cookie: session.cookie });
+    assert.equal(noCsrf.status, 403);
+    const bad = await http<{ code: string }>('POST', `${base}/units/u2/capacity`, { groupsPerUnit: 0 }, headers);
+    assert.equal(bad.status, 400, bad.text);
+    const empty = await http('POST', `${base}/units/u2/capacity`, {}, headers);
+    assert.equal(empty.status, 400, empty.text);
+
+    const feed = await FeedReader.open(`${base}/live`, { cookie: session.cookie });
+    try {
+      await feed.next('snapshot');
+      const mark = feed.events.length;
+      const done = await http<{ id: string; groupsPerUnit: number; groupSize: number }>('POST', `${base}/units/u2/capacity`, { groupsPerUnit: 60, groupSize: 10 }, headers);
+      assert.equal(done.status, 200, done.text);
+      assert.deepEqual([done.body.id, done.body.groupsPerUnit, done.body.groupSize], ['u2', 60, 10]);
+      const log = await cluster.admin<{ events: { actor?: string }[] }>('GET', '/admin/v1/events?kind=unit.capacityChanged&unitId=u2');
+      assert.equal(log.body.events[0]?.actor, 'alice via console');
+      const state = await feed.next<LiveState>('state', (st) => st.units.find((u) => u.id === 'u2')?.groupsPerUnit === 60, 10_000, mark);
+      assert.equal(state.units.find((u) => u.id === 'u2')?.groups.length, 60, 'the units panel grid has the new groups count');
+    } finally {
+      feed.close();
+    }
+    // back to the unit's configuration, so the other tests see the cluster as it was
+    assert.equal((await cluster.admin('POST', '/admin/v1/units/u2/capacity', { groupsPerUnit: 50 })).status, 200);
+  });
+
   it('the CSM ignores X-OnAir-Actor from an operator that is not a delegate', async () => {
     const drained = await fetch(`${cluster.api}/admin/v1/units/u2/drain`, {
       method: 'POST',

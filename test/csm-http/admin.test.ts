@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALICE, basic, harness, OPERATOR, openChannel } from './harness.js';
+import { unitRecord } from '../../csm/cluster/views.js';
 
 describe('CSM HTTP: admin API', () => {
   it('requires operator credentials on every route', async () => {
@@ -190,6 +191,62 @@ describe('CSM HTTP: admin API', () => {
     assert.equal(res.headers['retry-after'], '1');
     assert.equal(res.json().code, 'CSM_ERR_NOT_ACTIVE');
     assert.equal((await h.app.inject({ url: '/admin/v1/cluster', headers: ALICE })).json().role, 'backup');
+    await h.app.close();
+  });
+
+  it('changes a unit\'s capacity for new placements, tells the unit, mirrors it and logs the operator', async () => {
+    const h = await harness({ units: [['a', 4, 3]] });
+    const url = '/admin/v1/units/a/capacity';
+    const res = await h.app.inject({ method: 'POST', url, headers: ALICE, payload: { groupsPerUnit: 6, groupSize: 5 } });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().groupsPerUnit, 6);
+    assert.equal(res.json().groupSize, 5);
+    assert.equal((await h.app.inject({ url: '/admin/v1/units/a', headers: ALICE })).json().groups.length, 6);
+    const record = unitRecord(h.sim.cluster.unit('a'));
+    assert.equal(record.groupsPerUnit, 6);
+    assert.equal(record.groupSize, 5);
+    assert.deepEqual(h.sim.commands.filter((c) => c.method === 'csm.setCapacity').map((c) => [c.unitId, c.params]), [['a', { groupsPerUnit: 6, groupSize: 5 }]]);
+    const [event] = (await h.app.inject({ url: '/admin/v1/events?kind=unit.capacityChanged', headers: ALICE })).json().events;
+    assert.equal(event.actor, OPERATOR.user);
+    assert.equal(event.unitId, 'a');
+    assert.match(event.message, /4 groups × 3 → 6 groups × 5/);
+
+    // a new group gets the new size; one value alone keeps the other
+    const { channelId } = await openChannel(h.app);
+    const groups = (await h.app.inject({ url: `/admin/v1/channels/${channelId}/groups`, headers: ALICE })).json();
+    assert.equal(groups[0].capacity, 5);
+    const only = await h.app.inject({ method: 'POST', url, headers: ALICE, payload: { groupSize: 2 } });
+    assert.equal(only.statusCode, 200);
+    assert.deepEqual([only.json().groupsPerUnit, only.json().groupSize], [6, 2]);
+    // existing groups keep theirs
+    assert.equal((await h.app.inject({ url: `/admin/v1/channels/${channelId}/groups`, headers: ALICE })).json()[0].capacity, 5);
+    await h.app.close();
+  });
+
+  it('refuses a capacity below a used group (409), a bad body (400), no credentials (401), and on the backup (503)', async () => {
+    const h = await harness({ units: [['a', 4, 3]] });
+    const url = '/admin/v1/units/a/capacity';
+    await openChannel(h.app);
+    await openChannel(h.app); // groups 0 and 1 in use
+    const shrink = await h.app.inject({ method: 'POST', url, headers: ALICE, payload: { groupsPerUnit: 1 } });
+    assert.equal(shrink.statusCode, 409);
+    assert.equal(shrink.json().code, 'CSM_ERR_UNIT_STATE');
+    assert.match(shrink.json().message, /group index 1/);
+    assert.equal(h.sim.cluster.unit('a').groupsPerUnit, 4);
+    assert.equal(h.sim.commands.filter((c) => c.method === 'csm.setCapacity').length, 0);
+    const fits = await h.app.inject({ method: 'POST', url, headers: ALICE, payload: { groupsPerUnit: 2 } });
+    assert.equal(fits.statusCode, 200);
+    assert.equal(fits.json().groupsPerUnit, 2);
+
+    for (const payload of [{}, { groupsPerUnit: 0 }, { groupSize: 1001 }, { groupSize: 2.5 }, { groupsPerUnit: '3' }, { groupSize: 3, force: true }]) {
+      const bad = await h.app.inject({ method: 'POST', url, headers: ALICE, payload });
+      assert.equal(bad.statusCode, 400, JSON.stringify(payload));
+      assert.equal(bad.json().code, 'CSM_ERR_VALIDATION');
+    }
+    assert.equal((await h.app.inject({ method: 'POST', url, payload: { groupSize: 3 } })).statusCode, 401);
+    assert.equal((await h.app.inject({ method: 'POST', url: '/admin/v1/units/zz/capacity', headers: ALICE, payload: { groupSize: 3 } })).statusCode, 404);
+    h.role.value = 'backup';
+    assert.equal((await h.app.inject({ method: 'POST', url, headers: ALICE, payload: { groupSize: 3 } })).statusCode, 503);
     await h.app.close();
   });
 });

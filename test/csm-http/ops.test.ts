@@ -19,6 +19,7 @@ const ROUTES = [
   ['get', '/admin/v1/units', 'admin'],
   ['get', '/admin/v1/units/{unitId}', 'admin'],
   ['post', '/admin/v1/units/{unitId}/evacuate', 'admin'],
+  ['post', '/admin/v1/units/{unitId}/capacity', 'admin'],
   ['post', '/admin/v1/units/{unitId}/drain', 'admin'],
   ['post', '/admin/v1/units/{unitId}/resume', 'admin'],
   ['delete', '/admin/v1/units/{unitId}', 'admin'],

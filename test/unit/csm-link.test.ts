@@ -184,6 +184,29 @@ describe('CsmLink', () => {
     assert.deepEqual(again.groups, [{ index: 2, channelId: 7, role: 'root', viewerIds: ['v1'] }]);
   });
 
+  it('takes a new capacity (csm.setCapacity, epoch-fenced), refuses one below a group it serves, and re-registers with it', async (t) => {
+    const r = await rig(t, { epoch: 5 });
+    await started(r);
+    await r.csm.command(Method.CSM_CREATE_GROUP, { channelId: 7, groupIndex: 2, role: 'root' });
+    await refusedWith(r.csm, Method.CSM_SET_CAPACITY, { groupsPerUnit: 2, groupSize: 5 }, 'UNIT_ERR_CAPACITY_IN_USE');
+    await refusedWith(r.csm, Method.CSM_SET_CAPACITY, { epoch: 4, groupsPerUnit: 8, groupSize: 5 }, 'UNIT_ERR_STALE_EPOCH');
+    assert.deepEqual([r.groups.groupsPerUnit, r.groups.groupSize], [4, 3]);
+    assert.deepEqual(await r.csm.command(Method.CSM_SET_CAPACITY, { groupsPerUnit: 8, groupSize: 5 }), { ok: true });
+    assert.deepEqual([r.groups.groupsPerUnit, r.groups.groupSize], [8, 5]);
+    // the existing group keeps its 3 slots; a new one (at an index only the new capacity has) gets 5
+    assert.equal(r.groups.group(2)!.capacity, 3);
+    await r.csm.command(Method.CSM_CREATE_GROUP, { channelId: 7, groupIndex: 7, role: 'member' });
+    assert.equal(r.groups.group(7)!.capacity, 5);
+    for (let v = 0; v < 5; v++) r.groups.addViewer(7, 7, `n${v}`);
+    assert.throws(() => r.groups.addViewer(7, 7, 'n5'), /UNIT_ERR_GROUP_FULL|no free viewer slot/);
+
+    const registered = linkEvent(r.link, 'registered');
+    r.csm.dropLinks();
+    await registered;
+    const again = r.csm.registers.at(-1)!;
+    assert.deepEqual([again.groupsPerUnit, again.groupSize], [8, 5]);
+  });
+
   it('keeps serving its groups while the CSM is away, and brings them back when it returns', async (t) => {
     const r = await rig(t, {}, (groups) => groups.createGroup(7, 0, 'root'));
     await started(r);

@@ -43,7 +43,7 @@ describe('streaming unit HTTP', () => {
     unit.groups.addViewer(7, 0, 'v1');
     assert.deepEqual(await getJson(`${base}/healthz`), {
       status: 200,
-      body: { ok: true, unitId: 'u-http', csmLinked: true, epoch: 2, groupsUsed: 1, viewers: 1 },
+      body: { ok: true, unitId: 'u-http', csmLinked: true, epoch: 2, groupsUsed: 1, groupsPerUnit: 50, groupSize: 10, viewers: 1 },
     });
 
     const down = nextEvent<CsmLinkEvents, 'disconnected'>(unit.link, 'disconnected');
