@@ -4,19 +4,11 @@
  * (units + 1) × points; a unit that has not been seen for a whole span is forgotten. Within a step
  * the newest sample wins.
  */
+import type { HistoryDump, HistoryPoint } from '../protocol/admin-api.js';
 
-export interface HistoryPoint {
-  /** start of the step, ms since the epoch */
-  at: number;
-  viewers: number;
-  egressBps: number;
-}
+export type { HistoryDump, HistoryPoint };
 
-export interface HistoryDump {
-  stepMs: number;
-  cluster: HistoryPoint[];
-  units: Record<string, HistoryPoint[]>;
-}
+
 
 class Series {
   readonly #points: (HistoryPoint | undefined)[];

@@ -14,52 +14,15 @@
  * Polls never overlap: the next is scheduled when one ends. Bounded: at most `maxClients` feeds; a
  * page that does not read (its socket buffer past 1 MiB) is dropped rather than buffered for.
  */
+import type { GroupView, LiveState, UnitView } from '../protocol/admin-api.js';
 import type { Logger } from '../protocol/logger.js';
+import type { LogEvent } from '../protocol/store/EventLog.js';
+
+export type { GroupView, LiveState, LogEvent, UnitView };
 import type { CsmAdmin } from './CsmAdmin.js';
 import { History, type HistoryDump } from './History.js';
 
-export interface UnitView {
-  id: string;
-  address: string;
-  state: string;
-  connected: boolean;
-  lastHeartbeatAt: number;
-  groupsPerUnit: number;
-  groupSize: number;
-  usedGroups: number;
-  viewers: number;
-  load: { viewers: number; egressBps: number; cpu: number; rssBytes: number };
-  channels: number[];
-}
-export interface GroupView {
-  key: string;
-  unitId: string;
-  index: number;
-  channelId: number;
-  role: 'root' | 'member';
-  parent: string | null;
-  viewers: number;
-  capacity: number;
-}
-export interface LogEvent {
-  id: string;
-  at: number;
-  kind: string;
-  unitId?: string;
-  channelId?: number;
-  actor?: string;
-  message: string;
-}
 
-export interface LiveState {
-  at: number;
-  csm: 'reachable' | 'unreachable';
-  error: string | null;
-  summary: Record<string, unknown> | null;
-  /** each unit with its group grid: by index, null = free */
-  units: (UnitView & { groups: (GroupView | null)[] })[];
-  channels: Record<string, unknown>[];
-}
 
 export interface LiveClient {
   /** writes one SSE message; false when the client cannot take more (it is then dropped) */

@@ -5,18 +5,14 @@
  * from the server-sent events feed (/console/v1/live: snapshot, state, events, sample); the page
  * never polls. Test hook: `window.onairAdmin`.
  */
+import type { GroupView, HistoryDump, UnitView } from '../../protocol/admin-api.js';
+import type { LogEvent } from '../../protocol/store/EventLog.js';
 import { byId, el, groupClass, renderChart, type Point } from './render.js';
 
-interface Group { key: string; unitId: string; index: number; channelId: number; role: 'root' | 'member'; parent: string | null; viewers: number; capacity: number }
-interface Unit {
-  id: string; address: string; state: string; connected: boolean; groupsPerUnit: number; groupSize: number; usedGroups: number; viewers: number;
-  load: { viewers: number; egressBps: number; cpu: number; rssBytes: number };
-  groups: (Group | null)[];
-}
+type Group = GroupView;
+type Unit = UnitView & { groups: (Group | null)[] };
 interface Channel { id: number; title: string; broadcaster: string; viewers: number; maxViewers: number; groups: number; units: string[]; root: { unitId: string } }
 interface State { at: number; csm: string; error: string | null; units: Unit[]; channels: Channel[] }
-interface LogEvent { id: string; at: number; kind: string; unitId?: string; channelId?: number; actor?: string; message: string }
-interface HistoryDump { stepMs: number; cluster: Point[]; units: Record<string, Point[]> }
 
 interface AdminHook { connected: boolean; units: number; channels: number; lastUpdateAt: number }
 declare global { interface Window { onairAdmin: AdminHook } }

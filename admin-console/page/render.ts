@@ -1,6 +1,7 @@
 /** DOM helpers for the console page: elements, group colours, and inline-SVG line charts. */
+import type { HistoryPoint } from '../../protocol/admin-api.js';
 
-export interface Point { at: number; viewers: number; egressBps: number }
+export type Point = HistoryPoint;
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const found = document.getElementById(id);

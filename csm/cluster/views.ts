@@ -2,34 +2,14 @@
  * Read-only views of the cluster for the admin API, the web's channel info and the store mirror.
  * The live objects never leave the Cluster; these plain copies do.
  */
+import type { GroupView, UnitView } from '../../protocol/admin-api.js';
 import type { ChannelRecord, UnitRecord } from '../store/records.js';
+
+export type { GroupView, UnitView };
 import type { Channel, Group, Presence, PresenceMedia, Unit } from './model.js';
 import { groupKey, parentGroupOf } from './model.js';
 
-export interface GroupView {
-  key: string;
-  unitId: string;
-  index: number;
-  channelId: number;
-  role: 'root' | 'member';
-  parent: string | null;
-  viewers: number;
-  capacity: number;
-}
 
-export interface UnitView {
-  id: string;
-  address: string;
-  state: string;
-  connected: boolean;
-  lastHeartbeatAt: number;
-  groupsPerUnit: number;
-  groupSize: number;
-  usedGroups: number;
-  viewers: number;
-  load: { viewers: number; egressBps: number; cpu: number; rssBytes: number };
-  channels: number[];
-}
 
 export interface TreeNodeView {
   unitId: string;
