@@ -5,7 +5,7 @@
  * Bodies are limited to 16 KiB; every failure leaves through one error handler as
  * `{ code, message, retryable }` (error-handler.ts).
  *   /                  the console's page (admin-console/page, built into dist/admin-console/public by
- *                      admin-console/build-page.ts), same origin, so the cookie stays SameSite=Strict
+ *                      bin/build-pages.ts), same origin, so the cookie stays SameSite=Strict
  */
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';

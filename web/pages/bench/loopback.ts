@@ -4,7 +4,7 @@
  * web server, no unit. Its glass-to-glass latency is what the codecs, the capture and the player's
  * own buffering cost on this machine; the site's figure over it is what the network path adds.
  *
- * Not a page of the site (build-pages.ts bundles only web/pages/*.ts): the benchmark bundles it and
+ * Not a page of the site (bin/build-pages.ts bundles only web/pages/*.ts): the benchmark bundles it and
  * serves it next to a canvas#player. Query: `?preset=720p&codec=vp8`. Hook: the watch page's
  * `window.onair` (WatchStats), so the benchmark reads both the same way.
  */
