@@ -1,7 +1,6 @@
 /** `onair admin`: run the admin console's server (operator sign-in, the live feed, actions on the CSM). */
-import { integerFlag } from '../protocol/cli-flags.js';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../protocol/config.js';
+import { commandFlags, integerFlag } from '../protocol/cli-flags.js';
+import { loadConfig } from '../protocol/config.js';
 import { createLogger } from '../protocol/logger.js';
 import { stopOnSignals } from '../protocol/stop-on-signals.js';
 import { AdminConsole } from './AdminConsole.js';
@@ -26,28 +25,18 @@ Every option can also be set by environment: ONAIR_ADMIN_<OPTION_IN_SCREAMING_CA
 Precedence: defaults < --config file < environment < flags.`;
 
 export async function runAdminCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        csm: { type: 'string' },
-        id: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
+  const values = commandFlags(
+    args,
+    {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      csm: { type: 'string' },
+      id: { type: 'string' },
+    },
+    usage,
+  );
+  if (!values) return;
   const overrides: Partial<ConsoleConfig> = {};
   if (values.host !== undefined) overrides.host = values.host;
   if (values.port !== undefined) overrides.port = integerFlag('port', values.port);

@@ -1,8 +1,7 @@
 /** `onair web`: run the web server (the site's pages and the browser API in front of the CSM). */
-import { integerFlag } from '../protocol/cli-flags.js';
+import { commandFlags, integerFlag } from '../protocol/cli-flags.js';
 import { stopOnSignals } from '../protocol/stop-on-signals.js';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../protocol/config.js';
+import { loadConfig } from '../protocol/config.js';
 import { createLogger } from '../protocol/logger.js';
 import { WEB_ENV_PREFIX, WebConfigSchema, webDefaults, type WebConfig } from './server/config.js';
 import { WebServer } from './server/WebServer.js';
@@ -25,29 +24,19 @@ Every option can also be set by environment: ONAIR_WEB_<OPTION_IN_SCREAMING_CASE
 Precedence: defaults < --config file < environment < flags.`;
 
 export async function runWebCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        csm: { type: 'string' },
-        redis: { type: 'string' },
-        id: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
+  const values = commandFlags(
+    args,
+    {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      csm: { type: 'string' },
+      redis: { type: 'string' },
+      id: { type: 'string' },
+    },
+    usage,
+  );
+  if (!values) return;
   const overrides: Partial<WebConfig> = {};
   if (values.host !== undefined) overrides.host = values.host;
   if (values.port !== undefined) overrides.port = integerFlag('port', values.port);
