@@ -103,7 +103,11 @@ describe('HA: takeover after the active is killed', () => {
         const channel = (await c.admin(c.b, 'GET', `/admin/v1/channels/${publisher!.channelId}`)).body;
         return channel.publisherConnected === true && channel.viewers === 1;
       }, 10_000);
-      for (const id of ['u1', 'u2']) assert.equal((await c.unitHealth(id)).groupsUsed, ((await c.admin(c.b, 'GET', `/admin/v1/units/${id}`)).body.usedGroups));
+      // Unit and CSM agree on each unit's groups (a release the CSM just sent may still be on its way).
+      for (const id of ['u1', 'u2']) {
+        const agree = async (): Promise<boolean> => (await c.unitHealth(id)).groupsUsed === (await c.admin(c.b, 'GET', `/admin/v1/units/${id}`)).body.usedGroups;
+        await waitFor(`${id} and the CSM to agree on its groups`, agree, 5000);
+      }
 
       // The stream went on: no reconnect, no missing frame, no pause.
       const promotedAt = Date.now();
