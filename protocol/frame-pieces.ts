@@ -45,10 +45,20 @@ export function sendInPieces(frame: Uint8Array, send: (message: Uint8Array) => b
  * pieced frame is still arriving. Throws FrameError FRAME_ERR_BAD_PIECES on an announcement that
  * cannot be right (a frame that would not have been split, one past MAX_FRAME_BYTES, an
  * announcement in the middle of another frame's slices, a slice larger than PIECE_BYTES).
+ *
+ * With `reuseBuffer` the slices are joined into one buffer kept for the next frame (grown when a
+ * larger one comes): no allocation per frame, for a reader that is done with a frame before it
+ * pushes the next message (a relay writing into its ring, a load generator counting).
  */
 export class PieceJoiner {
+  readonly #reuseBuffer: boolean;
+  #spare: Uint8Array | null = null;
   #buffer: Uint8Array | null = null;
   #filled = 0;
+
+  constructor(options: { reuseBuffer?: boolean } = {}) {
+    this.#reuseBuffer = options.reuseBuffer ?? false;
+  }
 
   push(message: Uint8Array): Uint8Array | null {
     if (this.#buffer) {
@@ -67,7 +77,11 @@ export class PieceJoiner {
     if (message.length !== ANNOUNCEMENT_BYTES) throw new FrameError('FRAME_ERR_BAD_PIECES', `an announcement of ${message.length} bytes`);
     const length = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(1);
     if (length <= PIECE_BYTES || length > MAX_FRAME_BYTES) throw new FrameError('FRAME_ERR_BAD_PIECES', `a frame of ${length} bytes announced`);
-    this.#buffer = new Uint8Array(length);
+    if (!this.#reuseBuffer) this.#buffer = new Uint8Array(length);
+    else {
+      if (!this.#spare || this.#spare.length < length) this.#spare = new Uint8Array(Math.max(length, 2 * (this.#spare?.length ?? 0)));
+      this.#buffer = this.#spare.subarray(0, length);
+    }
     this.#filled = 0;
     return null;
   }

@@ -37,6 +37,19 @@ describe('frame pieces', () => {
     );
   });
 
+  it('joins into one reused buffer when asked: no allocation per frame, same bytes', () => {
+    const joiner = new PieceJoiner({ reuseBuffer: true });
+    const frames = [3 * PIECE_BYTES, 2 * PIECE_BYTES + 1, 5 * PIECE_BYTES].map((size, i) => Uint8Array.from({ length: size }, (_, k) => (k + i) & 0xff));
+    const joined = frames.map((frame) => {
+      let whole: Uint8Array | null = null;
+      for (const m of split(frame)) whole = joiner.push(m);
+      assert.deepEqual(Buffer.from(whole!), Buffer.from(frame));
+      return whole!;
+    });
+    assert.equal(joined[0]!.buffer, joined[1]!.buffer, 'a smaller frame reuses the buffer');
+    assert.notEqual(joined[1]!.buffer, joined[2]!.buffer, 'a larger one grows it');
+  });
+
   it('sends slices that are views of the one encoded frame, and stops when the socket drops one', () => {
     const frame = encodeFrame({ channel: 3, seq: 9, timestamp: 1, kind: FrameKind.VIDEO, keyframe: true, codec: Codec.VP8, payload: new Uint8Array(3 * PIECE_BYTES) });
     const messages = split(frame);

@@ -42,6 +42,8 @@ const DEFINITIONS = {
   loadGenCpuShare: 'generator CPU s ÷ (window wall s × generator processes); near 1 the generator limits the run',
   stillGettingAudio: 'the slow viewer read ≥ 45 of the 50 audio frames/s, with audio p50 latency ≤ 1 s (live audio), and was not closed',
   latencyCap: 'latencies over 120 s read as 120000',
+  latencyByKind: 'addedLatency of audio frames and of video keyframes apart, normal viewers',
+  unitLoopLag: "the unit's event-loop lag over the window, p99 and max (prom-client's monitorEventLoopDelay in its /metrics, 10 ms resolution): how long its loop stayed busy at a stretch, mostly fan-out passes; a frame arriving then waits",
 };
 
 const UDP_DEFINITIONS = {
@@ -76,6 +78,13 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     rssKiBPerViewer: m.rssKiBPerViewer,
     loadGenCpuShare: round(lg.cpuShare, 3),
   };
+  // Which frames make the tail: audio (small, most frames) or keyframes (the longest fan-out); and
+  // how long the unit's own loop was busy at a stretch (a frame arriving meanwhile waits).
+  out.latencyByKind = Object.fromEntries(
+    Object.entries({ audio: m.normal.audioLatency, keyframe: m.normal.keyframeLatency }).map(([kind, h]) => [kind, { p50Ms: round(percentile(h, 50)), p99Ms: round(percentile(h, 99)) }]),
+  );
+  out.unitLoopLagP99Ms = m.unitLoopLagP99Ms;
+  out.unitLoopLagMaxMs = m.unitLoopLagMaxMs;
   if (scenario.mode === 'udp') {
     out.completeShare = m.udp?.completeShare ?? null;
     out.udpViewers = m.udp?.viewersOnUdp ?? 0;

@@ -80,6 +80,9 @@ export interface Measurement {
   unitDepths: Record<string, number> | null;
   /** UDP viewers only */
   udp: UdpFigures | null;
+  /** the unit's event-loop lag over the window, p99 and max (its /metrics; the root unit for relay-3); null for the naive server */
+  unitLoopLagP99Ms: number | null;
+  unitLoopLagMaxMs: number | null;
 }
 
 export interface UdpFigures {
@@ -116,18 +119,24 @@ export interface UdpFigures {
   kernelUdpSndbufErrors: number;
 }
 
-/** The unit's monotonic per-channel counters from its /metrics (summed over channels); null when unreadable. */
-async function unitChannelCounters(port: number): Promise<{ videoSkips: number; drops: number } | null> {
+/**
+ * From the unit's /metrics: its monotonic per-channel counters (summed over channels) and its
+ * event-loop lag (prom-client's default metrics, whose histogram restarts at every scrape: read at the
+ * window's start and end, the end's figures cover the window). null when unreadable (the naive server).
+ */
+async function unitMetrics(port: number): Promise<{ videoSkips: number; drops: number; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
     if (!response.ok) return null;
-    const text = await response.text();
+    const lines = (await response.text()).split('\n');
     const sum = (name: string): number =>
-      text
-        .split('\n')
-        .filter((l) => l.startsWith(`${name}{`))
-        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    return { videoSkips: sum('onair_unit_channel_video_skips'), drops: sum('onair_unit_channel_drops') };
+      lines.filter((l) => l.startsWith(`${name}{`)).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return {
+      videoSkips: sum('onair_unit_channel_video_skips'),
+      drops: sum('onair_unit_channel_drops'),
+      loopLagP99Ms: sum('nodejs_eventloop_lag_p99_seconds') * 1000,
+      loopLagMaxMs: sum('nodejs_eventloop_lag_max_seconds') * 1000,
+    };
   } catch {
     return null;
   }
@@ -241,8 +250,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
       profiler = await startUnitProfiler(target.pid, target.stderr, options.cpuProfDir);
     }
     const helpers: Record<string, number> = { ...target.helperPids, publisher: publisher.pid };
-    const udpMode = scenario.mode === 'udp';
-    const unitCounters0 = udpMode ? await unitChannelCounters(target.mediaPort) : null;
+    const unitCounters0 = kind === 'onair' ? await unitMetrics(target.mediaPort) : null;
     const kernelUdp0 = udpKernelCounters();
     const helperCpu0 = Object.fromEntries(Object.entries(helpers).map(([name, pid]) => [name, processCpuSeconds(pid)]));
     const cpu0 = unitPids.map(processCpuTimes);
@@ -274,7 +282,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
     const kernelShare = cpuSeconds > 0 ? systemSeconds / cpuSeconds : null;
     const machine1 = machineCpu();
     const kernelUdp1 = udpKernelCounters();
-    const unitCounters1 = udpMode ? await unitChannelCounters(target.mediaPort) : null;
+    const unitCounters1 = kind === 'onair' ? await unitMetrics(target.mediaPort) : null;
     const profileFile = `unit-${scenario.name}-${Date.now()}.cpuprofile`;
     const profileTop = profiler ? await profiler.stop(profileFile) : null;
     if (profileTop) log(`unit CPU profile of the window: ${options.cpuProfDir}/${profileFile}`);
@@ -349,6 +357,8 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
       tagged,
       unitDepths: target.unitDepths ?? null,
       udp,
+      unitLoopLagP99Ms: unitCounters1 ? round(unitCounters1.loopLagP99Ms, 1) : null,
+      unitLoopLagMaxMs: unitCounters1 ? round(unitCounters1.loopLagMaxMs, 1) : null,
     };
   } finally {
     await generator?.close().catch(() => {});

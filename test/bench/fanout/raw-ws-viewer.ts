@@ -4,9 +4,11 @@
  * not on a WebSocket library. Server frames are unmasked (RFC 6455 §5.1); only what a unit or the
  * naive server sends is handled: unfragmented binary and text messages, ping (answered with a masked
  * pong), pong, close. Text messages go to `onText` when given (a UDP viewer's signalling), and
- * `sendText` sends one (masked, as a client must). A message lying wholly in one read is handed on as a view of that read (no
- * copy); one that spans reads is gathered into this viewer's reusable buffer. Either way the view is
- * valid only during the `onBinary` call.
+ * `sendText` sends one (masked, as a client must). Every viewer of a process reads into one shared
+ * buffer (net's `onread`: no allocation per read; with a thousand sockets the allocations were the
+ * generator's own GC pauses). A message lying wholly in one read is handed on as a view of it, one
+ * that spans reads is gathered into this viewer's reusable buffer, a frame sent in pieces is joined
+ * into another. Either way the view is valid only during the `onBinary` call.
  *
  * Slow mode reads at most `slowBytesPerSec`: the socket is paused when its byte budget is spent and
  * resumed when a timer has refilled it, so the kernel's buffers fill and the server sees backpressure.
@@ -29,6 +31,14 @@ export interface RawWsHandlers {
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const HEADER_END = Buffer.from('\r\n\r\n');
 const SLOW_REFILL_MS = 50;
+/** what one read may take; shared by the process's viewers (reads are handled one at a time) */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+/**
+ * A slow viewer reads in small steps of its own, so its pace holds within a step (a 256 KB read
+ * would spend ten seconds of its budget at once) and the kernel does not grow its receive buffer
+ * for a reader that takes big bites.
+ */
+const SLOW_READ_BYTES = 4096;
 
 const enum State {
   HANDSHAKE,
@@ -53,7 +63,7 @@ export class RawWsViewer {
   #budget = 0;
   #refill: NodeJS.Timeout | null = null;
   #paused = false;
-  readonly #pieces = new PieceJoiner();
+  readonly #pieces = new PieceJoiner({ reuseBuffer: true });
   /** socket bytes read, headers included */
   bytesRead = 0;
 
@@ -64,7 +74,11 @@ export class RawWsViewer {
   }
 
   open(): void {
-    const socket = connect({ host: this.#url.hostname, port: Number(this.#url.port || 80) });
+    const socket = connect({
+      host: this.#url.hostname,
+      port: Number(this.#url.port || 80),
+      onread: { buffer: this.#slowBytesPerSec > 0 ? Buffer.allocUnsafe(SLOW_READ_BYTES) : READ_BUFFER, callback: (n: number, buffer: Uint8Array) => (this.#data(buffer.subarray(0, n) as Buffer), true) },
+    });
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => {
@@ -74,7 +88,6 @@ export class RawWsViewer {
           `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
-    socket.on('data', (chunk: Buffer) => this.#data(chunk));
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => this.#closed(1006, 'connection lost'));
     if (this.#slowBytesPerSec > 0) {
@@ -136,7 +149,8 @@ export class RawWsViewer {
   /** Where the frames start in `chunk`, or -1 (headers incomplete, or refused). */
   #handshakeData(chunk: Buffer): number {
     const previous = this.#handshake.length;
-    this.#handshake = previous === 0 ? chunk : Buffer.concat([this.#handshake, chunk]);
+    // A copy: the read buffer is shared and reused.
+    this.#handshake = Buffer.concat([this.#handshake, chunk]);
     const end = this.#handshake.indexOf(HEADER_END);
     if (end < 0) {
       if (this.#handshake.length > 16_384) this.#closed(-1, 'handshake too long');

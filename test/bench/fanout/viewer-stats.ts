@@ -41,6 +41,8 @@ export interface ClassCounters {
   badFrames: number;
   latency: Uint32Array;
   audioLatency: Uint32Array;
+  /** video keyframes only (the largest frames: the longest fan-out) */
+  keyframeLatency: Uint32Array;
   /** udp: frames complete off the data channel (also in `frames`) */
   udpFrames: number;
   /** udp: seqs given up on the data channel (also in `missed`) */
@@ -65,6 +67,7 @@ export function newCounters(): ClassCounters {
     badFrames: 0,
     latency: newHistogram(),
     audioLatency: newHistogram(),
+    keyframeLatency: newHistogram(),
     udpFrames: 0,
     udpLost: 0,
     udpChunks: 0,
@@ -91,6 +94,7 @@ export function mergeCounters(into: ClassCounters, from: ClassCounters): void {
   into.udpBadChunks += from.udpBadChunks;
   merge(into.latency, from.latency);
   merge(into.audioLatency, from.audioLatency);
+  merge(into.keyframeLatency, from.keyframeLatency);
 }
 
 export interface ViewerTrack {
@@ -186,14 +190,15 @@ export class ViewerStats {
     }
     // performance.now() of this process → the shared wall clock the publisher stamped with.
     const latency = header.payloadLength < STAMP_BYTES ? NaN : performance.timeOrigin + readAtMs - bytes.readDoubleLE(header.payloadOffset);
-    add(c, header.kind === FrameKind.AUDIO, bytes.length, gap, latency);
-    if (t) add(t, header.kind === FrameKind.AUDIO, bytes.length, gap, latency);
+    const kind = header.kind === FrameKind.AUDIO ? 'audio' : header.keyframe ? 'keyframe' : 'delta';
+    add(c, kind, bytes.length, gap, latency);
+    if (t) add(t, kind, bytes.length, gap, latency);
     return true;
   }
 }
 
 /** One frame into one set of counters; `latency` NaN: the frame carries no send stamp. */
-function add(c: ClassCounters, audio: boolean, length: number, gap: number, latency: number): void {
+function add(c: ClassCounters, kind: 'audio' | 'delta' | 'keyframe', length: number, gap: number, latency: number): void {
   c.missed += gap;
   c.frames++;
   c.bytes += length;
@@ -203,8 +208,9 @@ function add(c: ClassCounters, audio: boolean, length: number, gap: number, late
   }
   record(c.latency, latency);
   if (latency <= ON_TIME_MS) c.onTime++;
-  if (audio) {
+  if (kind === 'audio') {
     c.audioFrames++;
     record(c.audioLatency, latency);
   } else c.videoFrames++;
+  if (kind === 'keyframe') record(c.keyframeLatency, latency);
 }
