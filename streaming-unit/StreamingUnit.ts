@@ -125,6 +125,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       media.close();
       throw error;
     }
+    if (media.udp.port === 0) media.udp.usePort(config.udpPort || http.port);
     const address = advertisedAddress(config, http.port);
     if (!config.advertiseAddress && (config.host === '0.0.0.0' || config.host === '::')) {
       logger.warn({ address }, 'listening on a wildcard host without advertiseAddress; clients cannot use the advertised address');
@@ -148,7 +149,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
     meter.start(options.loadSampleMs ?? 1000);
     loop.start();
     link.start();
-    logger.info({ address, port: http.port, csm: `${config.csmHost}:${config.csmControlPort}`, groups: config.groupsPerUnit, groupSize: config.groupSize }, 'streaming unit started');
+    logger.info({ address, port: http.port, udpPort: media.udp.port, csm: `${config.csmHost}:${config.csmControlPort}`, groups: config.groupsPerUnit, groupSize: config.groupSize }, 'streaming unit started');
     return unit;
   }
 

@@ -47,6 +47,8 @@ export const UnitConfigSchema = Type.Object(
     maxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     /** concurrent UDP-mode viewers (one WebRTC peer connection each); more are served over TCP. 0 = UDP mode off */
     udpMaxSessions: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    /** the one UDP port of every data channel here (ICE UDP mux); 0 = the same number as the media port */
+    udpPort: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** frames written within this many ms go to each viewer in one write (0: every frame at once); keyframes never wait */
     fanoutBatchMs: Type.Integer({ minimum: 0, maximum: 100 }),
   },
@@ -71,6 +73,7 @@ export const unitConfigDefaults = Object.freeze({
   allowedOrigins: '',
   maxConnectionsPerIp: 64,
   udpMaxSessions: 1000,
+  udpPort: 0,
   fanoutBatchMs: 0,
   logLevel: 'info' as LogLevel,
 });

@@ -2,9 +2,11 @@
  * UDP signalling that goes wrong, and the unit's bounds. A bad udp-* message closes that viewer with
  * MEDIA_BAD_MESSAGE (the UDP_ERR_* code as the reason) and nothing else: a UDP viewer of the same
  * channel keeps its data channel and its frames throughout. Over `udpMaxSessions` a viewer stays on
- * TCP; a viewer that leaves, and a unit that closes, close their peer connections.
+ * TCP; a viewer that leaves, and a unit that closes, close their peer connections. Every data
+ * channel of a unit goes through its one UDP port (`udpPort`, ICE UDP mux).
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
@@ -212,5 +214,58 @@ describe('UDP sessions: bounds and teardown', () => {
     assert.equal(h.unit.media.udp.sessionCount, 0, 'the unit closed every peer connection');
     await backToTcp;
     second.close();
+  });
+});
+
+/** A UDP port nobody holds right now on 127.0.0.1. */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+/** The ports of the host candidates in an SDP or in one candidate line. */
+const candidatePorts = (text: string): number[] => [...text.matchAll(/candidate:\S+ \d+ UDP \d+ \S+ (\d+) typ/gi)].map((m) => Number(m[1]));
+
+describe('UDP sessions: one port per unit', () => {
+  let h: Harness;
+  let port: number;
+  const raws: RawViewer[] = [];
+  const pcs: { close(): void }[] = [];
+  before(async () => {
+    port = await freeUdpPort();
+    h = await startHarness({ udpPort: port });
+    h.unit.groups.createGroup(53, 0, 'root');
+    await h.publisher(53, 10);
+  });
+  after(async () => {
+    for (const r of raws) r.close();
+    for (const pc of pcs) pc.close();
+    await h?.shutdown();
+  });
+
+  it('offers every viewer the unit\'s udpPort and opens their data channels side by side on it', { timeout: 20_000 }, async () => {
+    assert.equal(h.unit.media.udp.port, port);
+    const offered: number[] = [];
+    for (const id of ['mux-1', 'mux-2', 'mux-3']) {
+      const viewer = await RawViewer.open(h, 53, 0, id);
+      raws.push(viewer);
+      viewer.send({ t: 'udp-start' });
+      const offer = await viewer.next('udp-offer');
+      const answer = await realAnswer(offer.sdp);
+      pcs.push(answer.pc);
+      viewer.send({ t: 'udp-answer', sdp: answer.sdp });
+      answer.pc.onicecandidate = (event) => {
+        if (event.candidate?.candidate) viewer.send({ t: 'udp-candidate', candidate: event.candidate.candidate, mid: event.candidate.sdpMid ?? '0' });
+      };
+      await until(() => viewer.messages.some((m) => m.t === 'mode' && m.mode === 'udp'), `${id} on the data channel`, 10_000);
+      offered.push(...candidatePorts(offer.sdp));
+      for (const m of viewer.messages) if (m.t === 'udp-candidate') offered.push(...candidatePorts(m.candidate));
+    }
+    assert.ok(offered.length >= 3, `host candidates offered: ${offered.join(', ')}`);
+    assert.deepEqual([...new Set(offered)], [port], 'every candidate of every session is on the one port');
+    assert.equal(h.unit.media.udp.sessionCount, 3);
   });
 });

@@ -32,6 +32,7 @@ describe('unit config', () => {
       allowedOrigins: '',
       maxConnectionsPerIp: 64,
       udpMaxSessions: 1000,
+      udpPort: 0,
       fanoutBatchMs: 0,
       logLevel: 'info',
     });

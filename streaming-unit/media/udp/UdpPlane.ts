@@ -125,12 +125,24 @@ export class UdpPlane {
   /** sessions ended by udp-stop whose peer connection still lingers */
   readonly #lingering = new Set<UdpSession>();
   #closed = false;
+  #port: number;
 
   constructor(options: Partial<UdpOptions>, host: UdpHost) {
     this.options = resolveUdpOptions(options);
+    this.#port = this.options.port;
     this.#host = host;
     this.#logger = host.logger.child({ component: 'udp' });
     if (this.options.sctpSendBufferBytes !== null) setSctpSettings({ sendBufferSize: this.options.sctpSendBufferBytes });
+  }
+
+  /** The unit's one UDP port, once it knows it (options.port 0: the media port's number, after listening). */
+  usePort(port: number): void {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UdpError('UDP_ERR_BAD_OPTIONS', `UDP port ${port} is not in 1…65535`);
+    this.#port = port;
+  }
+
+  get port(): number {
+    return this.#port;
   }
 
   get sessionCount(): number {
@@ -272,7 +284,7 @@ export class UdpPlane {
       return;
     }
     if (this.#sessions.has(viewer)) this.#end(viewer, 'replaced', 'a new udp-start');
-    if (this.#closed || this.#sessions.size >= this.options.maxSessions) {
+    if (this.#closed || this.#port === 0 || this.#sessions.size >= this.options.maxSessions) {
       if (!this.#closed) {
         this.counters.refusedFull++;
         this.#logger.info({ viewerId: viewer.viewerId, sessions: this.#sessions.size }, 'UDP sessions at their bound: the viewer stays on TCP');
@@ -285,6 +297,7 @@ export class UdpPlane {
       session = new UdpSession(
         `viewer:${viewer.viewerId}`,
         this.options,
+        this.#port,
         {
           signal: (message) => this.#host.sendText(viewer, message),
           open: () => this.#opened(viewer),
@@ -294,7 +307,7 @@ export class UdpPlane {
         this.#logger,
       );
     } catch (error) {
-      // A native failure (no socket, no port in the range): this viewer simply stays on TCP.
+      // A native failure (no socket, the UDP port taken): this viewer simply stays on TCP.
       this.#logger.error({ err: error, viewerId: viewer.viewerId }, 'could not create a peer connection');
       this.#host.sendText(viewer, { t: 'mode', mode: 'tcp' });
       return;

@@ -59,15 +59,12 @@ export class UdpSession {
   chunksSent = 0;
   bytesSent = 0;
 
-  constructor(name: string, options: Readonly<UdpOptions>, handlers: UdpSessionHandlers, logger: Logger) {
+  /** `port`: the unit's one UDP port, shared by every session (ICE UDP mux) */
+  constructor(name: string, options: Readonly<UdpOptions>, port: number, handlers: UdpSessionHandlers, logger: Logger) {
     this.#handlers = handlers;
     this.#logger = logger;
-    const config: RtcConfig = { iceServers: [] };
+    const config: RtcConfig = { iceServers: [], enableIceUdpMux: true, portRangeBegin: port, portRangeEnd: port };
     if (options.bindAddress) config.bindAddress = options.bindAddress;
-    if (options.portRangeBegin > 0) {
-      config.portRangeBegin = options.portRangeBegin;
-      config.portRangeEnd = options.portRangeEnd;
-    }
     this.#pc = new PeerConnection(name, config);
     this.#pc.onLocalDescription((sdp, type) => this.#guard('local description', () => this.#localDescription(sdp, type)));
     this.#pc.onLocalCandidate((candidate, mid) => this.#guard('local candidate', () => this.#localCandidate(candidate, mid)));
