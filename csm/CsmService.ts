@@ -165,7 +165,8 @@ export class CsmService {
   /**
    * The operator changes a unit's capacity for new placements: groupsPerUnit may not leave out a group
    * in use (409 naming the highest index), groupSize applies to groups created from now on. The unit
-   * is told (csm.setCapacity); a unit that restarts returns to its own configuration.
+   * is told (csm.setCapacity), and told again whenever it registers with other values (a restart
+   * brings back its configuration); the operator's values are mirrored with the unit.
    */
   setUnitCapacity(unitId: string, change: { groupsPerUnit?: number; groupSize?: number }, actor: string): UnitView {
     this.#mustBeActive();
@@ -182,6 +183,7 @@ export class CsmService {
     const before = `${unit.groupsPerUnit} groups × ${unit.groupSize}`;
     unit.groupsPerUnit = groupsPerUnit;
     unit.groupSize = groupSize;
+    unit.operatorCapacity = { groupsPerUnit, groupSize };
     unit.groups.length = Math.min(unit.groups.length, groupsPerUnit);
     while (unit.groups.length < groupsPerUnit) unit.groups.push(null);
     this.cluster.refreshOpenGroups(unit);

@@ -95,7 +95,8 @@ export class UnitGroups extends TypedEmitter<UnitGroupsEvents> {
   /**
    * The operator changed this unit's capacity (csm.setCapacity). Groups created from now on get
    * `groupSize` slots; existing groups keep theirs. Refused when a group at or above `groupsPerUnit`
-   * is in use. Not persisted: a restart returns to the unit's configuration.
+   * is in use. Not persisted here: a restarted unit registers with its configuration, and the CSM
+   * (which keeps the operator's values) sends it again.
    */
   setCapacity(groupsPerUnit: number, groupSize: number): void {
     if (!Number.isInteger(groupsPerUnit) || groupsPerUnit < 1) throw new UnitError('UNIT_ERR_GROUP_INDEX', `groupsPerUnit ${groupsPerUnit}`);

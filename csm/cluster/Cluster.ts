@@ -109,6 +109,7 @@ export class Cluster {
         address: info.address,
         groupsPerUnit: info.groupsPerUnit,
         groupSize: info.groupSize,
+        operatorCapacity: null,
         state: 'up',
         registeredAt: now,
         connected: true,
@@ -125,9 +126,10 @@ export class Cluster {
     } else {
       const wasFailed = unit.state === 'failed';
       unit.address = info.address;
-      unit.groupsPerUnit = info.groupsPerUnit;
-      unit.groupSize = info.groupSize;
-      while (unit.groups.length < info.groupsPerUnit) unit.groups.push(null);
+      // An operator's capacity holds over what a restarted unit registers with (reapplyOperatorCapacity tells it).
+      unit.groupsPerUnit = unit.operatorCapacity?.groupsPerUnit ?? info.groupsPerUnit;
+      unit.groupSize = unit.operatorCapacity?.groupSize ?? info.groupSize;
+      while (unit.groups.length < unit.groupsPerUnit) unit.groups.push(null);
       if (wasFailed) unit.state = 'up';
       unit.connected = true;
       unit.lastHeartbeatAt = now;
@@ -137,6 +139,25 @@ export class Cluster {
     this.refreshOpenGroups(unit);
     this.effects.unitChanged(unit);
     return unit;
+  }
+
+  /**
+   * After a registration reply: a unit that registered with other values than an operator gave it
+   * (it restarted with its configuration) is told the operator's capacity again. true when it was.
+   */
+  reapplyOperatorCapacity(unit: Unit, registered: { groupsPerUnit: number; groupSize: number }): boolean {
+    const capacity = unit.operatorCapacity;
+    if (!capacity || (capacity.groupsPerUnit === registered.groupsPerUnit && capacity.groupSize === registered.groupSize)) return false;
+    this.effects.command(unit, 'csm.setCapacity', { ...capacity });
+    this.effects.event({
+      at: this.now(),
+      kind: EventKind.UNIT_CAPACITY_CHANGED,
+      unitId: unit.id,
+      actor: 'csm',
+      message: `unit ${unit.id} registered with ${registered.groupsPerUnit} groups × ${registered.groupSize}; the operator's ${capacity.groupsPerUnit} groups × ${capacity.groupSize} applied again`,
+      data: { ...capacity },
+    });
+    return true;
   }
 
   heartbeat(unit: Unit, load: UnitLoad): void {

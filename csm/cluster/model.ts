@@ -15,6 +15,8 @@ export interface Unit {
   address: string;
   groupsPerUnit: number;
   groupSize: number;
+  /** set by an operator (POST /admin/v1/units/:id/capacity); outlives the unit's restarts, which register its configured values */
+  operatorCapacity: { groupsPerUnit: number; groupSize: number } | null;
   state: UnitState;
   registeredAt: number;
   /** the control link is up */

@@ -116,7 +116,9 @@ export function channelGroups(channel: Channel): GroupView[] {
 }
 
 export function unitRecord(unit: Unit): UnitRecord {
-  return { id: unit.id, address: unit.address, groupsPerUnit: unit.groupsPerUnit, groupSize: unit.groupSize, state: unit.state, registeredAt: unit.registeredAt };
+  const record: UnitRecord = { id: unit.id, address: unit.address, groupsPerUnit: unit.groupsPerUnit, groupSize: unit.groupSize, state: unit.state, registeredAt: unit.registeredAt };
+  if (unit.operatorCapacity) record.operatorCapacity = { ...unit.operatorCapacity };
+  return record;
 }
 
 export function channelRecord(channel: Channel): ChannelRecord {

@@ -201,6 +201,7 @@ export class ControlServer {
     // Reconcile once the unit has our reply (and so our epoch): commands go out after it.
     setImmediate(() => {
       if (this.#links.get(unit.id) !== link) return;
+      this.cluster.reapplyOperatorCapacity(unit, params);
       this.cluster.reconcileUnit(unit, params.groups, params.channels);
       for (const report of params.channels) {
         const channel = this.cluster.channels.get(report.channelId);

@@ -20,6 +20,8 @@ export const UnitRecordSchema = Type.Object(
     groupSize: Type.Integer({ minimum: 1 }),
     state: UnitStateSchema,
     registeredAt: Type.Number(),
+    /** the capacity an operator set (csm.setCapacity), applied again whenever the unit registers with other values; absent: the unit's own */
+    operatorCapacity: Type.Optional(Type.Object({ groupsPerUnit: Type.Integer({ minimum: 1 }), groupSize: Type.Integer({ minimum: 1 }) }, strict)),
   },
   strict,
 );

@@ -62,3 +62,44 @@ describe('restoring the cluster from the mirror', () => {
     assert.equal(after.cluster.channels.size, 0);
   });
 });
+
+describe('a capacity an operator set', () => {
+  it('holds over a unit that registers again with its configured values, is told to it again, and survives a takeover', () => {
+    const before = simCluster();
+    const unit = before.addUnit('a', 4, 10);
+    // What CsmService.setUnitCapacity leaves in the model.
+    unit.operatorCapacity = { groupsPerUnit: 6, groupSize: 3 };
+    unit.groupsPerUnit = 6;
+    unit.groupSize = 3;
+
+    // The unit restarted: it registers with its configuration.
+    before.addUnit('a', 4, 10);
+    assert.deepEqual([unit.groupsPerUnit, unit.groupSize, unit.groups.length], [6, 3, 6], "the model keeps the operator's values");
+    assert.equal(before.cluster.reapplyOperatorCapacity(unit, { groupsPerUnit: 4, groupSize: 10 }), true);
+    assert.deepEqual(before.commands.at(-1), { unitId: 'a', method: 'csm.setCapacity', params: { groupsPerUnit: 6, groupSize: 3 } });
+    assert.equal(before.events.at(-1)?.kind, 'unit.capacityChanged');
+    assert.equal(before.events.at(-1)?.actor, 'csm');
+    // It took them and registers with them: nothing more to tell.
+    const sent = before.commands.length;
+    assert.equal(before.cluster.reapplyOperatorCapacity(unit, { groupsPerUnit: 6, groupSize: 3 }), false);
+    assert.equal(before.commands.length, sent);
+    const channel = before.cluster.openChannel('k');
+    assert.equal(channel.root.capacity, 3, "new groups have the operator's size");
+
+    const after = simCluster();
+    restoreCluster(after.cluster, snapshotOf(before));
+    assert.deepEqual(after.cluster.unit('a').operatorCapacity, { groupsPerUnit: 6, groupSize: 3 }, 'mirrored with the unit');
+    const back = after.addUnit('a', 4, 10);
+    assert.deepEqual([back.groupsPerUnit, back.groupSize], [6, 3]);
+    assert.equal(after.cluster.reapplyOperatorCapacity(back, { groupsPerUnit: 4, groupSize: 10 }), true);
+  });
+
+  it('leaves a unit without one to its own values', () => {
+    const sim = simCluster();
+    const unit = sim.addUnit('b', 4, 10);
+    sim.addUnit('b', 5, 8);
+    assert.deepEqual([unit.groupsPerUnit, unit.groupSize, unit.operatorCapacity], [5, 8, null]);
+    assert.equal(sim.cluster.reapplyOperatorCapacity(unit, { groupsPerUnit: 5, groupSize: 8 }), false);
+    assert.deepEqual(sim.commands, []);
+  });
+});

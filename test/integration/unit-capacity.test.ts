@@ -2,6 +2,8 @@
  * An operator changes a unit's capacity through the CSM's admin API, with a real CSM and a real unit
  * process: the unit takes it (its /healthz shows it), and a new channel's root group on that unit has
  * the new group size (viewers admitted through the service API fill it, the next goes to a new group).
+ * The unit killed and started again registers with its configuration; the CSM tells it the operator's
+ * capacity again.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,5 +65,23 @@ describe('unit capacity set by the operator', () => {
 
     const log = await cluster.admin<{ events: { actor?: string; message: string }[] }>('GET', '/admin/v1/events?kind=unit.capacityChanged&unitId=u1');
     assert.equal(log.body.events[0]?.actor, 'op');
+  });
+
+  it('outlives a restart of the unit: the CSM applies it again when the unit registers with its configuration', async () => {
+    const old = cluster.units.get('u1')!.process;
+    old.kill('SIGKILL');
+    await old.exited;
+    await cluster.startUnit('u1');
+    const unitHttp = cluster.units.get('u1')!.http;
+    const health = await waitFor('the restarted unit to take the operator capacity again', async () => {
+      const body = (await (await fetch(`${unitHttp}/healthz`)).json()) as { groupsPerUnit: number; groupSize: number };
+      return body.groupsPerUnit === 7 && body.groupSize === 2 ? body : null;
+    });
+    assert.deepEqual([health.groupsPerUnit, health.groupSize], [7, 2]);
+    const view = (await cluster.admin<UnitView>('GET', '/admin/v1/units/u1')).body;
+    assert.deepEqual([view.groupsPerUnit, view.groupSize], [7, 2]);
+    const log = await cluster.admin<{ events: { actor?: string; message: string }[] }>('GET', '/admin/v1/events?kind=unit.capacityChanged&unitId=u1');
+    assert.equal(log.body.events[0]?.actor, 'csm');
+    assert.match(log.body.events[0]!.message, /registered with 50 groups × 10; the operator's 7 groups × 2 applied again/);
   });
 });
