@@ -5,7 +5,10 @@
  * units and the channel appear; clicking the channel highlights exactly its groups (as the CSM's admin
  * API lists them); evacuating the channel's unit from the page (confirm accepted) shows the channel's
  * groups on the other unit within 2 s while the Node viewer keeps receiving frames; the event log
- * names the operator. A screenshot goes to test-artifacts/admin/console.png.
+ * names the operator. A screenshot goes to test-artifacts/admin/console.png. Then the other unit
+ * actions through their dialogs: the drained unit resumed, and the capacity of the unit now serving
+ * the channel set through its two prompts and the confirm (its grid redrawn with the new number of
+ * groups, the CSM and the unit holding the values); a cancelled prompt changes nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -163,6 +166,41 @@ describe('the admin console page in real Chromium', () => {
     assert.equal(h.connected, true);
     assert.ok(Date.now() - h.lastUpdateAt < 10_000);
     await page.screenshot({ path: `${ARTIFACTS}/console.png`, fullPage: true });
+
+    // Resume the drained unit from the page.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click(`button[data-action="resume"][data-unit="${from}"]`);
+    await page.locator(`.unit[data-unit-id="${from}"] .state`, { hasText: /^up$/ }).waitFor({ timeout: 10_000 });
+    assert.equal((await cluster.admin<{ state: string }>('GET', `/admin/v1/units/${from}`)).body.state, 'up');
+
+    // Capacity: two prompts, then the confirm. A cancelled first prompt asks nothing more and changes nothing.
+    const cellsBefore = await page.locator(`.unit[data-unit-id="${to}"] .cell`).count();
+    const dialogs: string[] = [];
+    const answer = (replies: (string | null)[]): void => {
+      page.removeAllListeners('dialog');
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.type());
+        const reply = replies.shift();
+        void (reply === null || reply === undefined ? dialog.dismiss() : dialog.accept(reply));
+      });
+    };
+    answer([null]);
+    await page.click(`button[data-action="capacity"][data-unit="${to}"]`);
+    assert.deepEqual(dialogs, ['prompt']);
+    assert.equal(await page.locator(`.unit[data-unit-id="${to}"] .cell`).count(), cellsBefore);
+    dialogs.length = 0;
+    answer(['8', '3', '']);
+    await page.click(`button[data-action="capacity"][data-unit="${to}"]`);
+    await page.waitForFunction(`document.querySelectorAll('.unit[data-unit-id="${to}"] .cell').length === 8`, undefined, { timeout: 10_000 });
+    page.removeAllListeners('dialog');
+    assert.deepEqual(dialogs, ['prompt', 'prompt', 'confirm']);
+    const unitView = (await cluster.admin<{ groupsPerUnit: number; groupSize: number }>('GET', `/admin/v1/units/${to}`)).body;
+    assert.deepEqual([unitView.groupsPerUnit, unitView.groupSize], [8, 3]);
+    await waitFor(`unit ${to} holding the new capacity`, async () => {
+      const health = (await (await fetch(`${cluster.units.get(to)!.http}/healthz`)).json()) as { groupsPerUnit: number; groupSize: number };
+      return health.groupsPerUnit === 8 && health.groupSize === 3;
+    }, 10_000);
+    await page.locator('#events li[data-kind="unit.capacityChanged"]', { hasText: 'alice via console' }).waitFor({ timeout: 10_000 });
     assert.deepEqual(problems, []);
     await context.close();
   });
