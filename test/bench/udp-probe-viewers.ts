@@ -3,11 +3,12 @@
  * counted as the unit's. Driven over IPC:
  *   viewers {url, channelId, udp, entries[]}   start one real client viewer (Viewer) per entry
  *   answer  {sdp}                              loop mode: answer the probe's raw offer, then count what arrives
+ *   answer-track {sdp}                         track-loop mode: the same for an RTP video track (native API)
  *   stats                                      → {t:'stats', viewers, udp, frames, bytes, framesLost, chunks}
  *   stop                                       close everything and exit
  * It tells the parent `{t:'ready'}` when every viewer is on the path asked for.
  */
-import { cleanup } from 'node-datachannel';
+import { cleanup, PeerConnection as NativePeerConnection } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import type { JoinResult } from '../../web/client/CsmApi.js';
@@ -18,6 +19,7 @@ type Entry = { viewerId: string; groupIndex: number; ticket: string };
 type Command =
   | { t: 'viewers'; url: string; unitId: string; channelId: number; udp: boolean; entries: Entry[] }
   | { t: 'answer'; sdp: string }
+  | { t: 'answer-track'; sdp: string }
   | { t: 'candidate'; candidate: string; mid: string }
   | { t: 'stats' }
   | { t: 'stop' };
@@ -26,6 +28,7 @@ const PeerConnection: RtcPeerConnectionConstructor = RTCPeerConnection;
 const viewers: Viewer[] = [];
 const counts = { frames: 0, bytes: 0, chunks: 0 };
 let loopPc: RtcPeerConnectionLike | null = null;
+let trackPc: NativePeerConnection | null = null;
 let wantUdp = false;
 let readySent = false;
 
@@ -108,6 +111,23 @@ async function answer(sdp: string): Promise<void> {
   send({ t: 'answer', sdp: local.sdp });
 }
 
+/** track-loop: whatever RTP packets arrive on the offered video track are counted (libdatachannel decrypts SRTP, nothing depacketizes). */
+function answerTrack(sdp: string): void {
+  const pc = new NativePeerConnection('probe-rx', { iceServers: [], bindAddress: '127.0.0.1' });
+  trackPc = pc;
+  pc.onTrack((track) =>
+    track.onMessage((message) => {
+      counts.chunks++;
+      counts.bytes += message.length;
+    }),
+  );
+  pc.onLocalDescription((local, type) => {
+    if (type === 'answer') send({ t: 'answer', sdp: local });
+  });
+  pc.onLocalCandidate((candidate, mid) => send({ t: 'candidate', candidate, mid }));
+  pc.setRemoteDescription(sdp, 'offer');
+}
+
 process.on('message', (command: Command) => {
   switch (command.t) {
     case 'viewers':
@@ -115,8 +135,11 @@ process.on('message', (command: Command) => {
     case 'answer':
       void answer(command.sdp);
       return;
+    case 'answer-track':
+      return answerTrack(command.sdp);
     case 'candidate':
-      void loopPc?.addIceCandidate({ candidate: command.candidate, sdpMid: command.mid });
+      if (trackPc) trackPc.addRemoteCandidate(command.candidate, command.mid);
+      else void loopPc?.addIceCandidate({ candidate: command.candidate, sdpMid: command.mid });
       return;
     case 'stats': {
       let framesLost = 0;
@@ -134,6 +157,7 @@ process.on('message', (command: Command) => {
     case 'stop':
       for (const v of viewers) v.close();
       loopPc?.close();
+      trackPc?.close();
       setTimeout(() => {
         cleanup();
         process.exit(0);
