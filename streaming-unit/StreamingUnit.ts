@@ -16,7 +16,7 @@ import { LoadMeter } from './LoadMeter.js';
 import { LoopMonitor, type LoopMonitorOptions } from './LoopMonitor.js';
 import { MediaPlane } from './media/MediaPlane.js';
 import type { RingOptionsInput } from './media/RingBuffer.js';
-import { udpBindAddress, type UdpOptions } from './media/udp/udp-options.js';
+import { freeUdpPortNear, udpBindAddress, type UdpOptions } from './media/udp/udp-options.js';
 import { createUnitRegistry } from './metrics.js';
 import { UnitGroups } from './UnitGroups.js';
 
@@ -125,7 +125,19 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       media.close();
       throw error;
     }
-    if (media.udp.port === 0) media.udp.usePort(config.udpPort || http.port);
+    if (media.udp.port === 0 && config.udpPort > 0) media.udp.usePort(config.udpPort);
+    else if (media.udp.port === 0) {
+      // The same number as the media port, unless some other socket holds that UDP port (tests on one machine).
+      try {
+        const chosen = await freeUdpPortNear(http.port, media.udp.options.bindAddress);
+        if (chosen.preferredTaken) logger.warn({ mediaPort: http.port, udpPort: chosen.port }, 'UDP port with the media port\'s number is taken; data channels use another');
+        media.udp.usePort(chosen.port);
+      } catch (error) {
+        media.close();
+        http.close();
+        throw error;
+      }
+    }
     const address = advertisedAddress(config, http.port);
     if (!config.advertiseAddress && (config.host === '0.0.0.0' || config.host === '::')) {
       logger.warn({ address }, 'listening on a wildcard host without advertiseAddress; clients cannot use the advertised address');

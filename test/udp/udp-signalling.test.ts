@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
@@ -267,5 +268,40 @@ describe('UDP sessions: one port per unit', () => {
     assert.ok(offered.length >= 3, `host candidates offered: ${offered.join(', ')}`);
     assert.deepEqual([...new Set(offered)], [port], 'every candidate of every session is on the one port');
     assert.equal(h.unit.media.udp.sessionCount, 3);
+  });
+});
+
+describe('UDP sessions: the media port number taken on UDP', () => {
+  let h: Harness | null = null;
+  const held = createSocket('udp4');
+  after(async () => {
+    await h?.shutdown();
+    held.close();
+  });
+
+  it('picks another UDP port, and viewers still reach the data channel', { timeout: 20_000 }, async () => {
+    // A port number free on TCP whose UDP twin this test holds.
+    let port = 0;
+    for (let attempt = 0; attempt < 20 && port === 0; attempt++) {
+      const candidate = await freeUdpPort();
+      const tcp = createTcpServer();
+      const free = await new Promise<boolean>((resolve) => {
+        tcp.once('error', () => resolve(false));
+        tcp.listen(candidate, '127.0.0.1', () => tcp.close(() => resolve(true)));
+      });
+      if (!free) continue;
+      await new Promise<void>((resolve) => held.bind(candidate, '127.0.0.1', resolve));
+      port = candidate;
+    }
+    assert.ok(port > 0, 'found a port to hold');
+    h = await startHarness({ port });
+    assert.equal(h.unit.port, port);
+    assert.ok(h.unit.media.udp.port > 0 && h.unit.media.udp.port !== port, `UDP on ${h.unit.media.udp.port}, not the held ${port}`);
+    h.unit.groups.createGroup(54, 0, 'root');
+    await h.publisher(54, 10);
+    const viewer = h.viewer(54, 0, 'moved-port');
+    await viewer.start();
+    await nextMode(viewer, 'udp');
+    viewer.close();
   });
 });

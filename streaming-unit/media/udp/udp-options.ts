@@ -3,6 +3,7 @@
  * unit's configuration (`udpMaxSessions`), the bind address from its `host`; the rest are tuning a
  * test or a benchmark may change through StreamingUnit's options.
  */
+import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { UdpError } from './errors.js';
 
@@ -97,6 +98,31 @@ export function resolveUdpOptions(input: Partial<UdpOptions> = {}): Readonly<Udp
 export function udpBindAddress(host: string): string | null {
   if (host === '0.0.0.0' || host === '::' || isIP(host) === 0) return null;
   return host;
+}
+
+/**
+ * The UDP port for a unit whose `udpPort` is 0: the media port's number when that UDP port is free
+ * on `bindAddress`, else one the system picks (logged by the caller). Checked by binding once; libjuice
+ * binds it for good at the first session.
+ */
+export async function freeUdpPortNear(preferred: number, bindAddress: string | null): Promise<{ port: number; preferredTaken: boolean }> {
+  const tryBind = (port: number): Promise<number | null> =>
+    new Promise((resolve) => {
+      const socket = createSocket(bindAddress && isIP(bindAddress) === 6 ? 'udp6' : 'udp4');
+      socket.once('error', () => {
+        socket.close();
+        resolve(null);
+      });
+      socket.bind(port, bindAddress ?? undefined, () => {
+        const bound = socket.address().port;
+        socket.close(() => resolve(bound));
+      });
+    });
+  const preferredPort = await tryBind(preferred);
+  if (preferredPort !== null) return { port: preferredPort, preferredTaken: false };
+  const any = await tryBind(0);
+  if (any === null) throw new UdpError('UDP_ERR_BAD_OPTIONS', `no UDP port can be bound on ${bindAddress ?? 'any address'}`);
+  return { port: any, preferredTaken: true };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
