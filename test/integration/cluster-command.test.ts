@@ -18,10 +18,23 @@ describe('onair cluster', () => {
   it('starts a CSM, two units, the site and the admin console, prints their URLs and a summary, and stops them all on SIGINT', async (t) => {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, [cli, 'cluster', '--port', String(base), '--admin-password', 'pw-for-test'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => void child.kill('SIGKILL'));
+    // Also on failure: Ctrl-C first, so that the cluster stops the processes it started, then SIGKILL.
+    t.after(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    });
     const lines: string[] = [];
+    const errors: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
-    await waitFor('the summary line', () => lines.some((l) => l.startsWith('units 2/2 up')), 20_000);
+    createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
+    // Five processes start here; on a machine busy with other tests that can take a while.
+    await waitFor('the summary line', () => lines.some((l) => l.startsWith('units 2/2 up')), 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; stdout: ${lines.slice(-10).join(' | ')}; stderr: ${errors.slice(-10).join(' | ')}`);
+    });
     assert.ok(lines.includes('OnAir cluster is up'));
     assert.ok(lines.some((l) => l.includes(`http://127.0.0.1:${base}/admin/v1/cluster`)));
     assert.ok(lines.some((l) => l.includes(`ws://127.0.0.1:${base + 101}`)) && lines.some((l) => l.includes(`ws://127.0.0.1:${base + 102}`)));
