@@ -9,24 +9,17 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { portOpen } from '../support/free-port.js';
-import { waitFor } from '../support/processes.js';
+import { freePortBlock, portOpen } from '../support/free-port.js';
+import { stopWithCtrlC, waitFor } from '../support/processes.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
 
 describe('onair cluster', () => {
   it('starts a CSM, two units, the site and the admin console, prints their URLs and a summary, and stops them all on SIGINT', async (t) => {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // The CSM (HTTP, control), two units, the site and the console at fixed offsets from --port.
+    const base = await freePortBlock([0, 1, 101, 102, 1080, 1090]);
     const child = spawn(process.execPath, [cli, 'cluster', '--port', String(base), '--admin-password', 'pw-for-test'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Also on failure: Ctrl-C first, so that the cluster stops the processes it started, then SIGKILL.
-    t.after(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    });
+    t.after(() => stopWithCtrlC(child));
     const lines: string[] = [];
     const errors: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));

@@ -13,6 +13,33 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** Whether a loopback TCP port can be listened on right now. */
+async function canListen(port: number): Promise<boolean> {
+  const server = createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (ok) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return ok;
+}
+
+/**
+ * A base port for a command that takes fixed ports at base + each offset (`onair cluster`): below the
+ * kernel's ephemeral range (where the many connections of other tests take their local ports) and
+ * each of them free right now.
+ */
+export async function freePortBlock(offsets: number[], lowest = 10_000, ephemeralFrom = 32_768): Promise<number> {
+  const span = Math.max(...offsets);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = lowest + Math.floor(Math.random() * (ephemeralFrom - span - lowest));
+    let free = true;
+    for (const offset of offsets) if (!(await canListen(base + offset))) free = false;
+    if (free) return base;
+  }
+  throw new Error(`no block of free ports at ${offsets.join(', ')} below ${ephemeralFrom}`);
+}
+
 /** Whether something accepts connections on this loopback port now. */
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -77,5 +77,19 @@ export function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 10_000, ev
   return pollUntil(what, probe, { timeoutMs, everyMs });
 }
 
+/**
+ * Stops a process that starts processes of its own (`onair cluster`) the way a person does, with
+ * Ctrl-C, so it stops its children; SIGKILL after `graceMs` if it has not exited. For test cleanup,
+ * also after a failure.
+ */
+export async function stopWithCtrlC(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export const CSM_READY = /^csm \S+ ready http=(\S+) control=(\S+):(\d+) epoch=(\d+)/;
 export const UNIT_READY = /^unit (\S+) listening on (\S+)/;

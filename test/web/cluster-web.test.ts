@@ -10,18 +10,19 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { OpenChannelResult } from '../../protocol/service-api.js';
 import type { WebChannelList } from '../../protocol/web-api.js';
-import { freePort, portOpen } from '../support/free-port.js';
-import { waitFor } from '../support/processes.js';
+import { freePort, freePortBlock, portOpen } from '../support/free-port.js';
+import { stopWithCtrlC, waitFor } from '../support/processes.js';
 import { http } from './web-process.js';
 
 const cli = fileURLToPath(new URL('../../bin/cli.js', import.meta.url));
 
 describe('onair cluster with the web server', () => {
   it('prints the site first, serves it in front of the CSM, and stops it on SIGINT', async (t) => {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // The CSM (HTTP, control), the unit and the console at fixed offsets from --port; the site on a port of its own.
+    const base = await freePortBlock([0, 1, 101, 1090]);
     const webPort = await freePort();
     const child = spawn(process.execPath, [cli, 'cluster', '--units', '1', '--port', String(base), '--web-port', String(webPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => void child.kill('SIGKILL'));
+    t.after(() => stopWithCtrlC(child));
     const lines: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
     await waitFor('the summary line', () => lines.some((l) => l.startsWith('units 1/1 up')), 30_000);
