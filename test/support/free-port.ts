@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 /** A loopback TCP port nobody listens on right now (bound, then released). */
@@ -29,7 +30,7 @@ async function canListen(port: number): Promise<boolean> {
  * kernel's ephemeral range (where the many connections of other tests take their local ports) and
  * each of them free right now.
  */
-export async function freePortBlock(offsets: number[], lowest = 10_000, ephemeralFrom = 32_768): Promise<number> {
+export async function freePortBlock(offsets: number[], lowest = 10_000, ephemeralFrom = ephemeralRangeStart()): Promise<number> {
   const span = Math.max(...offsets);
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = lowest + Math.floor(Math.random() * (ephemeralFrom - span - lowest));
@@ -38,6 +39,16 @@ export async function freePortBlock(offsets: number[], lowest = 10_000, ephemera
     if (free) return base;
   }
   throw new Error(`no block of free ports at ${offsets.join(', ')} below ${ephemeralFrom}`);
+}
+
+/** Where the kernel starts handing out local ports for outgoing connections (Linux; 32768 when unreadable). */
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 11_200 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /** Whether something accepts connections on this loopback port now. */
