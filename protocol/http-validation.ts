@@ -1,5 +1,6 @@
 /**
- * Shared by the CSM's and the web server's HTTP APIs (both fastify).
+ * Shared by the CSM's, the web server's and the admin console's HTTP APIs (all fastify): the app
+ * they start from (`createApiApp`) and its request validator.
  *
  * The request validator: TypeBox's compiled checker instead of fastify's default Ajv setup, because
  * that setup strips unknown properties (removeAdditional) and coerces types in bodies too ("5" passes
@@ -14,7 +15,8 @@
  * object schema: the data-less POSTs (join, evacuate, drain…) work with or without `{}`, and a route
  * with required fields answers "must have required property" rather than "must be object".
  */
-import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions, type FastifySchemaCompiler, type FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 
@@ -87,4 +89,21 @@ function convertScalar(schema: PartSchema, raw: unknown): unknown {
     default:
       return raw;
   }
+}
+
+/**
+ * A fastify app as every OnAir API starts: the process's pino logger, a body limit, trailing slashes
+ * ignored, this validator; 503 while closing is left to each API's own error hook (it answers in that
+ * API's error shape). `extra`: more fastify options (framework and client error handlers).
+ */
+export function createApiApp(logger: FastifyBaseLogger, bodyLimit: number, extra: Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> = {}) {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    ...extra,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  return app;
 }

@@ -10,10 +10,9 @@
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { fileURLToPath } from 'node:url';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Counter, Registry } from 'prom-client';
-import { validatorCompiler } from '../../protocol/http-validation.js';
+import { createApiApp } from '../../protocol/http-validation.js';
 import type { Logger } from '../../protocol/logger.js';
 import type { CsmAdmin } from '../CsmAdmin.js';
 import type { LiveFeed } from '../LiveFeed.js';
@@ -61,13 +60,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export async function buildConsoleHttp(deps: ConsoleHttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  const app = createApiApp(deps.logger as FastifyBaseLogger, BODY_LIMIT_BYTES);
   installErrorHandling(app as unknown as FastifyInstance);
   app.addHook('onSend', async (_request, reply) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);

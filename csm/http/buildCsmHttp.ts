@@ -11,8 +11,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../protocol/config.js';
@@ -26,7 +25,7 @@ import { DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit.js';
 import { TreeNodeSchema } from './schemas.js';
 import { roleRoutes, type RoleControl } from './role-routes.js';
 import { serviceRoutes } from './service-routes.js';
-import { validatorCompiler } from '../../protocol/http-validation.js';
+import { createApiApp } from '../../protocol/http-validation.js';
 
 export interface CsmHttpDeps {
   service: CsmService;
@@ -55,14 +54,8 @@ export async function buildCsmHttp(deps: CsmHttpDeps): Promise<FastifyInstance> 
   // Parses and checks every operator's hash now: a typo in the configuration fails the start, not the first login.
   const authenticator = createOperatorAuthenticator(deps.operators);
 
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
-    // Replaced by the CSM_ERR_CLOSING hook in error-handler.ts, which answers in the API's error shape.
-    return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  // 503 while closing: the CSM_ERR_CLOSING hook in error-handler.ts, in the API's error shape.
+  const app = createApiApp(deps.logger as FastifyBaseLogger, BODY_LIMIT_BYTES);
   installErrorHandling(app);
   countRequests(app, deps.metrics);
   app.addSchema(TreeNodeSchema);

@@ -62,13 +62,7 @@ export async function startOnair(args: string[], env: Record<string, string>, re
     stderr: () => stderr,
     kill: (signal = 'SIGKILL') => void child.kill(signal),
     exited,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(child),
   };
 }
 
@@ -78,18 +72,20 @@ export function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 10_000, ev
 }
 
 /**
- * Stops a process that starts processes of its own (`onair cluster`) the way a person does, with
- * Ctrl-C, so it stops its children; SIGKILL after `graceMs` if it has not exited. For test cleanup,
- * also after a failure.
+ * Sends `signal` and, if the process has not exited after `graceMs`, SIGKILL; resolves once it has
+ * exited. For test cleanup, also after a failure.
  */
-export async function stopWithCtrlC(child: ChildProcess, graceMs = 10_000): Promise<void> {
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
+
+/** A process that starts processes of its own (`onair cluster`) stopped as a person does, with Ctrl-C, so that it stops them. */
+export const stopWithCtrlC = (child: ChildProcess): Promise<void> => stopProcess(child, 'SIGINT', 10_000);
 
 export const CSM_READY = /^csm \S+ ready http=(\S+) control=(\S+):(\d+) epoch=(\d+)/;
 export const UNIT_READY = /^unit (\S+) listening on (\S+)/;

@@ -16,6 +16,7 @@ import { parseUnitMessage, type ClientMessage, type UnitMessage } from '../../pr
 import type { RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../web/client/rtc.js';
 import { until } from './checks.js';
 import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
+import { freeUdpPortNear } from '../../streaming-unit/media/udp/udp-options.js';
 
 /** A viewer socket driven by hand: sends what the test says, keeps what the unit says. */
 class RawViewer {
@@ -218,14 +219,8 @@ describe('UDP sessions: bounds and teardown', () => {
   });
 });
 
-/** A UDP port nobody holds right now on 127.0.0.1. */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
+/** A UDP port nobody holds right now on 127.0.0.1 (the unit's own helper, asked for any port). */
+const freeUdpPort = async (): Promise<number> => (await freeUdpPortNear(0, '127.0.0.1')).port;
 
 /** The ports of the host candidates in an SDP or in one candidate line. */
 const candidatePorts = (text: string): number[] => [...text.matchAll(/candidate:\S+ \d+ UDP \d+ \S+ (\d+) typ/gi)].map((m) => Number(m[1]));

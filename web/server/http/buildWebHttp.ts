@@ -10,14 +10,13 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from '../../../protocol/logger.js';
 import type { CsmLink } from '../CsmLink.js';
 import type { WebMetrics } from '../metrics.js';
 import type { WebChannelStore } from '../store/WebChannelStore.js';
 import { apiRoutes } from './api-routes.js';
-import { validatorCompiler } from '../../../protocol/http-validation.js';
+import { createApiApp } from '../../../protocol/http-validation.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling } from './error-handler.js';
 import { countApiRequests, opsRoutes, type WebHealth } from './ops-routes.js';
 import { pages } from './pages.js';
@@ -46,16 +45,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export async function buildWebHttp(deps: WebHttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
-    // Replaced by the WEB_ERR_CLOSING hook in error-handler.ts, which answers in the API's error shape.
-    return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
-    frameworkErrors,
-    clientErrorHandler,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  // 503 while closing: the WEB_ERR_CLOSING hook in error-handler.ts, in the API's error shape.
+  const app = createApiApp(deps.logger as FastifyBaseLogger, BODY_LIMIT_BYTES, { frameworkErrors, clientErrorHandler });
   installErrorHandling(app as unknown as FastifyInstance);
   countApiRequests(app as unknown as FastifyInstance, deps.metrics.apiRequests);
   app.addHook('onSend', async (_request, reply) => {
