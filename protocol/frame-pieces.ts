@@ -18,11 +18,20 @@ export const PIECE_BYTES = 8 * 1024;
 export const PIECES_MARKER = 0xc1;
 const ANNOUNCEMENT_BYTES = 5;
 
-/** The announcement message of a frame of `length` bytes (only for length > PIECE_BYTES). */
+let lastAnnouncement: Uint8Array | null = null;
+let lastAnnouncedLength = -1;
+
+/**
+ * The announcement message of a frame of `length` bytes (only for length > PIECE_BYTES). The last
+ * one is kept: a frame pumped to many readers shares one announcement instead of one each. Read-only.
+ */
 export function piecesAnnouncement(length: number): Uint8Array {
+  if (length === lastAnnouncedLength && lastAnnouncement) return lastAnnouncement;
   const message = new Uint8Array(ANNOUNCEMENT_BYTES);
   message[0] = PIECES_MARKER;
   new DataView(message.buffer).setUint32(1, length);
+  lastAnnouncement = message;
+  lastAnnouncedLength = length;
   return message;
 }
 

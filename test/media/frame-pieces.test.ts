@@ -55,6 +55,7 @@ describe('frame pieces', () => {
     const messages = split(frame);
     assert.equal(messages[0]![0], PIECES_MARKER);
     for (const slice of messages.slice(1)) assert.equal(slice.buffer, frame.buffer, 'no copy per piece');
+    assert.equal(split(frame)[0], messages[0], 'the same frame to another reader: the same announcement, not a new one');
     let sent = 0;
     assert.equal(sendInPieces(frame, () => ++sent < 2), false);
     assert.equal(sent, 2, 'nothing after a dropped piece');
