@@ -53,6 +53,8 @@ export const ClientMessageSchema = Type.Union([
       loss: Type.Number({ minimum: 0, maximum: 1 }),
       /** the client's latency estimate (publisher send → play), ms; null when unknown */
       latencyMs: Type.Union([Type.Number({ minimum: 0, maximum: 600_000 }), Type.Null()]),
+      /** what the viewer received over the last interval, kbit/s (frame bytes); older clients leave it out */
+      rxKbps: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000_000 })),
     },
     strict,
   ),
@@ -75,6 +77,20 @@ export const UnitMessageSchema = Type.Union([
   Type.Object({ t: Type.Literal('udp-offer'), sdp: Sdp }, strict),
   Candidate,
   Type.Object({ t: Type.Literal('mode'), mode: Type.Union([Type.Literal('udp'), Type.Literal('tcp')]) }, strict),
+  /**
+   * The unit holds this viewer's video back (audio and text go on) or gives it back: `behind`, its
+   * reports say it is far behind, until it catches up; `slow-link`, its link carried less than the
+   * channel, for `retryInMs` before video is tried again.
+   */
+  Type.Object(
+    {
+      t: Type.Literal('video'),
+      held: Type.Boolean(),
+      reason: Type.Optional(Type.Union([Type.Literal('behind'), Type.Literal('slow-link')])),
+      retryInMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    },
+    strict,
+  ),
 ]);
 export type UnitMessage = Static<typeof UnitMessageSchema>;
 

@@ -50,5 +50,7 @@ export interface WatchHook {
   /** null before the first join */
   mode: 'udp' | 'tcp' | null;
   viewerId: string | null;
+  /** the unit holds the video back (audio goes on): why; null while video flows */
+  videoHold: 'behind' | 'slow-link' | null;
   stats: WatchHookStats;
 }

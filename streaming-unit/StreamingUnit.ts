@@ -108,6 +108,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       clusterSecret: config.clusterSecret,
       ...(options.ring ? { ring: options.ring } : {}),
       batchMs: config.fanoutBatchMs,
+      loopLagMs: () => loop.lagMs,
       udp: { maxSessions: config.udpMaxSessions, bindAddress: udpBindAddress(config.host), ...options.udp },
     });
     let http: UnitHttpServer;

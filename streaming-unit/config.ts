@@ -49,7 +49,7 @@ export const UnitConfigSchema = Type.Object(
     udpMaxSessions: Type.Integer({ minimum: 0, maximum: 100_000 }),
     /** the one UDP port of every data channel here (ICE UDP mux); 0 = the same number as the media port */
     udpPort: Type.Integer({ minimum: 0, maximum: 65535 }),
-    /** frames written within this many ms go to each viewer in one write (0: every frame at once); keyframes never wait */
+    /** the most a frame waits for the one due next to share its write to each viewer (0: every frame at once); keyframes never wait */
     fanoutBatchMs: Type.Integer({ minimum: 0, maximum: 100 }),
   },
   { additionalProperties: false },
@@ -74,7 +74,7 @@ export const unitConfigDefaults = Object.freeze({
   maxConnectionsPerIp: 64,
   udpMaxSessions: 1000,
   udpPort: 0,
-  fanoutBatchMs: 0,
+  fanoutBatchMs: 10,
   logLevel: 'info' as LogLevel,
 });
 

@@ -7,6 +7,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { RelayCredentials } from './relay-auth.js';
 import { VIEWER_SEND_BOUND } from './limits.js';
 import { RingBuffer, type RingOptionsInput, type RingReader } from './RingBuffer.js';
+import { FrameCadence } from './FrameCadence.js';
 
 /** What a media socket carries (uWS user data). Filled in by the upgrade and admit(); the rest by open(). */
 export interface MediaConnData {
@@ -55,7 +56,7 @@ export interface ViewerConn {
   /** subscribed to the channel's frame topic: uWS sends it every frame; its reader is parked */
   live: boolean;
   /** the viewer's last report (report message), for the unit's per-viewer reports */
-  report: { loss: number; latencyMs: number | null; at: number } | null;
+  report: { loss: number; latencyMs: number | null; rxKbps: number | null; at: number } | null;
   /**
    * The viewer's own reports say it is far behind (kernel and network queues the unit cannot see):
    * it gets audio and text only until its reports say it caught up.
@@ -65,6 +66,13 @@ export interface ViewerConn {
   behindSince: number;
   caughtUpAt: number;
   behindHoldMs: number;
+  /**
+   * The most the viewer reported receiving (kbit/s) while behind with a backlog to drain, when it
+   * reads as fast as its link allows: what its link carries. null: not measured in this spell.
+   */
+  linkKbps: number | null;
+  /** the unit's own loop lag at this spell's reports, the most: over UNIT_BUSY_LAG_MS the unit may be the slow part, so no verdict on the link */
+  unitLagMaxMs: number;
   /** reader stats already added to the channel counters */
   countedSkips: number;
   countedDrops: number;
@@ -86,6 +94,10 @@ export class ChannelMedia {
   unsentFrom = -1;
   /** pending fan-out of a batch (MediaPlane batchMs) */
   batchTimer: NodeJS.Timeout | null = null;
+  /** when the pending batch's first frame was written (performance.now) */
+  batchStartedAt = 0;
+  /** the rhythm of this channel's audio and video, for holding a batch only while a frame is due */
+  readonly cadence = new FrameCadence();
   /** a reader's socket buffering more than this is congested (MediaPlane, from the bitrate) */
   sendBound = VIEWER_SEND_BOUND;
   /** ingest bytes since the last stats tick */

@@ -8,11 +8,15 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { sendInPieces } from '../../protocol/frame-pieces.js';
 import { FrameKind, type FrameHeader } from '../../protocol/media-frame.js';
+import type { UnitMessage } from '../../protocol/media-messages.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { UnitGroups } from '../UnitGroups.js';
 import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
-import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, VIEWER_SEND_BOUND } from './limits.js';
+import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, SLOW_LINK_HOLD_MAX_MS, SLOW_LINK_HOLD_MIN_MS, UNIT_BUSY_LAG_MS, VIEWER_SEND_BOUND } from './limits.js';
+import { batchHoldMs } from './FrameCadence.js';
 import type { UdpPlane } from './udp/UdpPlane.js';
+
+export type VideoNotice = Extract<UnitMessage, { t: 'video' }>;
 
 export interface FanoutOptions {
   /** the unit's app once the routes are attached (topic publishes go through it) */
@@ -21,10 +25,14 @@ export interface FanoutOptions {
   groups: UnitGroups;
   meter: LoadMeter;
   udp: UdpPlane;
-  /** frames written within this many ms go out together (0: each at once); keyframes never wait */
+  /** the most a frame waits for the one due next to share its writes (0: each at once); keyframes never wait */
   batchMs: number;
+  /** this process's event-loop lag now */
+  loopLagMs: () => number;
   /** a TCP reader's socket is past its hard backpressure cap */
   tooSlow: (viewer: ViewerConn) => void;
+  /** the viewer's video is held back or given back (tell it); with `link`, a slow-link verdict */
+  videoHeld: (viewer: ViewerConn, notice: VideoNotice, link?: { linkKbps: number; channelKbps: number }) => void;
 }
 
 export class Fanout {
@@ -38,14 +46,24 @@ export class Fanout {
    * The one write of a frame on this unit; every viewer and relay child gets these same bytes: the
    * live ones through the channel's uWS topic (one call, the fan-out and the per-socket corking in
    * C++), the others from their ring cursor in JavaScript.
+   *
+   * With a batch budget a frame is held back only while another is due within it (FrameCadence):
+   * audio and video a few ms apart then leave together, one write per socket instead of two, and a
+   * frame with nothing due near goes at once. Keyframes never wait.
    */
   writeFrame(media: ChannelMedia, bytes: Uint8Array, header: FrameHeader): void {
     const n = media.ring.write(bytes, header);
     media.ingestBytes += bytes.length;
+    const budgetMs = this.#opts.batchMs;
+    if (budgetMs <= 0) return this.fanOut(media, n);
+    const now = performance.now();
+    media.cadence.note(header.kind, header.timestamp, now);
+    if (media.unsentFrom < 0) media.batchStartedAt = now;
+    const holdMs = header.kind === FrameKind.VIDEO && header.keyframe ? 0 : batchHoldMs(media.cadence, now, media.batchStartedAt, budgetMs);
+    if (holdMs <= 0) return this.fanOut(media, n);
     if (media.unsentFrom < 0) media.unsentFrom = n;
-    const batchMs = this.#opts.batchMs;
-    if (batchMs <= 0 || (header.kind === FrameKind.VIDEO && header.keyframe)) return this.fanOut(media);
-    if (!media.batchTimer) media.batchTimer = setTimeout(() => this.fanOut(media), batchMs);
+    if (media.batchTimer) clearTimeout(media.batchTimer);
+    media.batchTimer = setTimeout(() => this.fanOut(media), holdMs);
   }
 
   /**
@@ -53,10 +71,10 @@ export class Fanout {
    * merges a batch's frames into one write per live socket (its topic queue drains once per loop
    * iteration); pumped readers take theirs in one corked write.
    */
-  fanOut(media: ChannelMedia): void {
+  fanOut(media: ChannelMedia, written = -1): void {
     if (media.batchTimer) clearTimeout(media.batchTimer);
     media.batchTimer = null;
-    const from = media.unsentFrom;
+    const from = media.unsentFrom >= 0 ? media.unsentFrom : written;
     media.unsentFrom = -1;
     if (from < 0 || media.ring.closed) return;
     const app = this.#opts.app();
@@ -129,22 +147,45 @@ export class Fanout {
   /**
    * A viewer's report: far behind by its own measure, it leaves the topic and gets audio and text
    * only, so the queues ahead of it (which the unit cannot see) drain, until it reports having caught up.
+   * While it drains, what it reports receiving is what its link carries; a link that carried less
+   * than the channel's bitrate cannot take the video, so it stays on audio (which then arrives live)
+   * for a long hold before video is tried again, instead of refilling those queues at every keyframe.
+   * Not while this unit's own loop lagged meanwhile: then the unit may be what kept the viewer slow
+   * (and holding every viewer on audio would move them all to the JavaScript pump).
    */
   reported(viewer: ViewerConn, now = performance.now()): void {
-    const delay = viewer.report?.latencyMs ?? null;
+    const report = viewer.report;
+    const delay = report?.latencyMs ?? null;
     if (delay === null) return;
     if (!viewer.behind && delay > BEHIND_ENTER_MS) {
       viewer.behind = true;
       viewer.behindSince = now;
+      viewer.linkKbps = null;
+      viewer.unitLagMaxMs = this.#opts.loopLagMs();
       // Behind again soon after catching up: video is more than this viewer can take; try it less often.
       viewer.behindHoldMs = now - viewer.caughtUpAt < RELAPSE_WINDOW_MS ? Math.min(BEHIND_HOLD_MAX_MS, Math.max(BEHIND_HOLD_MIN_MS, viewer.behindHoldMs * 2)) : 0;
       if (viewer.live) this.leaveLive(viewer);
       this.pump(viewer);
-    } else if (viewer.behind && delay < BEHIND_EXIT_MS && now - viewer.behindSince >= viewer.behindHoldMs) {
-      viewer.behind = false;
-      viewer.caughtUpAt = now;
-      this.pump(viewer);
+      this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'behind' });
+      return;
     }
+    if (!viewer.behind) return;
+    viewer.unitLagMaxMs = Math.max(viewer.unitLagMaxMs, this.#opts.loopLagMs());
+    if (delay >= BEHIND_EXIT_MS && report?.rxKbps != null) viewer.linkKbps = Math.max(viewer.linkKbps ?? 0, report.rxKbps);
+    if (delay >= BEHIND_EXIT_MS || now - viewer.behindSince < viewer.behindHoldMs) return;
+    const channelKbps = (this.#opts.groups.counters(viewer.channelId)?.bitrateBps ?? 0) / 1000;
+    if (viewer.linkKbps !== null && channelKbps > 0 && viewer.linkKbps < channelKbps && viewer.unitLagMaxMs < UNIT_BUSY_LAG_MS) {
+      viewer.behindSince = now;
+      viewer.behindHoldMs = Math.min(SLOW_LINK_HOLD_MAX_MS, Math.max(SLOW_LINK_HOLD_MIN_MS, viewer.behindHoldMs * 2));
+      this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'slow-link', retryInMs: viewer.behindHoldMs }, { linkKbps: viewer.linkKbps, channelKbps });
+      // Measured again only by the next try: caught up on audio alone, its reports show no backlog.
+      viewer.linkKbps = null;
+      return;
+    }
+    viewer.behind = false;
+    viewer.caughtUpAt = now;
+    this.pump(viewer);
+    this.#opts.videoHeld(viewer, { t: 'video', held: false });
   }
 
   #goLive(viewer: ViewerConn): void {

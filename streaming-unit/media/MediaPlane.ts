@@ -58,11 +58,13 @@ export interface MediaPlaneOptions {
   /** how often channel bitrate and backlog counters are refreshed */
   statsIntervalMs?: number;
   /**
-   * Frames written within this many milliseconds go out together: one write per viewer socket instead
-   * of one per frame (0: each frame at once). The budget is added to the latency of the first frame
-   * of a batch; keyframes flush at once.
+   * The most a frame is held back so that the frame due next (by the channel's audio and video
+   * rhythm) leaves with it: one write per viewer socket instead of two. 0: every frame at once.
+   * Frames with nothing due within the budget, and keyframes, go at once.
    */
   batchMs?: number;
+  /** this process's event-loop lag now (a busy unit, not a viewer's link, may be what keeps viewers slow) */
+  loopLagMs?: () => number;
   /** chat lines per sender (default: a burst of 5, then 1 per second) */
   chatRate?: Rate;
   /** UDP mode (a data channel per viewer): bounds and tuning, defaults in udp/udp-options.ts */
@@ -123,7 +125,12 @@ export class MediaPlane {
       meter: options.meter,
       udp: this.#udp,
       batchMs: options.batchMs ?? 0,
+      loopLagMs: options.loopLagMs ?? (() => 0),
       tooSlow: (viewer) => this.#end(viewer.ws, 'MEDIA_TOO_SLOW'),
+      videoHeld: (viewer, notice, link) => {
+        if (link) this.#logger.info({ channelId: viewer.channelId, viewerId: viewer.viewerId, linkKbps: Math.round(link.linkKbps), channelKbps: Math.round(link.channelKbps), holdMs: viewer.behindHoldMs }, 'viewer link slower than the channel: audio only');
+        this.#sendText(viewer.ws, notice);
+      },
     });
     this.#admission = new MediaAdmission({ unitId: options.unitId, verifier: options.verifier, allowedOrigins: options.allowedOrigins, limiter: this.#limiter, logger: this.#logger, clusterSecret: options.clusterSecret });
     this.#relays = new RelayLinks({
@@ -352,6 +359,8 @@ export class MediaPlane {
       behindSince: 0,
       caughtUpAt: -Infinity,
       behindHoldMs: 0,
+      linkKbps: null,
+      unitLagMaxMs: 0,
       countedSkips: 0,
       countedDrops: 0,
     };
@@ -376,7 +385,7 @@ export class MediaPlane {
       case 'keyframe':
         return this.#requestKeyframe(viewer.channelId);
       case 'report':
-        viewer.report = { loss: parsed.loss, latencyMs: parsed.latencyMs, at: Date.now() };
+        viewer.report = { loss: parsed.loss, latencyMs: parsed.latencyMs, rxKbps: parsed.rxKbps ?? null, at: Date.now() };
         return this.#fanout.reported(viewer);
       case 'udp-start':
       case 'udp-answer':

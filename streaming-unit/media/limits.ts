@@ -36,5 +36,14 @@ export const BEHIND_EXIT_MS = 500;
 export const RELAPSE_WINDOW_MS = 30_000;
 export const BEHIND_HOLD_MIN_MS = 5_000;
 export const BEHIND_HOLD_MAX_MS = 120_000;
+/**
+ * A viewer whose link carried less than the channel's bitrate while it drained its backlog cannot
+ * take the video at all: it stays audio-only at least this long before video is tried again,
+ * doubled at each such verdict up to the maximum (every try refills the queues ahead of its audio).
+ */
+export const SLOW_LINK_HOLD_MIN_MS = 60_000;
+export const SLOW_LINK_HOLD_MAX_MS = 300_000;
+/** a unit whose event loop lagged more than this while a viewer drained gives no slow-link verdict */
+export const UNIT_BUSY_LAG_MS = 100;
 /** a viewer's keyframe request reaches the publisher at most this often per channel */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;

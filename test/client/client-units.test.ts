@@ -1,4 +1,4 @@
-/** The client's pure parts: the close-code rule, backoff bounds, CsmApi's bounded retry of 503s. */
+/** The client's pure parts: the close-code rule, backoff bounds, CsmApi's bounded retry of 503s, the viewer's report. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../../protocol/backoff.js';
@@ -6,6 +6,9 @@ import { CsmApi } from '../../web/client/CsmApi.js';
 import { CsmApiError } from '../../web/client/errors.js';
 import { closeVerdict } from '../../web/client/socket.js';
 import { DelayTracker } from '../../web/client/DelayTracker.js';
+import { ViewerTransport } from '../../web/client/ViewerTransport.js';
+import { Codec, FrameKind } from '../../protocol/media-frame.js';
+import type { ClientMessage } from '../../protocol/media-messages.js';
 
 describe('web client pure parts', () => {
   it('rejoins on 4420, 4401 and lost connections; stops on other ticket codes and non-rejoin media codes', () => {
@@ -63,5 +66,30 @@ describe('DelayTracker', () => {
     // A new publisher session: timestamps start over near 0; the old baseline does not apply.
     assert.equal(t.add(1_010_000, 1_000), 0);
     assert.equal(t.stats().samples, 1);
+  });
+});
+
+describe('ViewerTransport reports', () => {
+  it('tell the unit what the viewer received over each interval (rxKbps), besides loss and latency', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    let clock = 0;
+    const sent: ClientMessage[] = [];
+    const transport = new ViewerTransport(
+      { udp: null, reportIntervalMs: 2000, now: () => clock, latencyMs: () => 120 },
+      { deliver: () => {}, modeChanged: () => {}, error: (error) => assert.fail(error) },
+    );
+    transport.socketOpened((message) => sent.push(message), false);
+    const frame = (seq: number) => ({ channel: 1, seq, timestamp: seq * 20_000, kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: new Uint8Array(0) });
+    for (let seq = 0; seq < 60; seq++) transport.tcpFrame(frame(seq), 5000);
+    clock = 2000;
+    t.mock.timers.tick(250);
+    // 60 frames of 5,000 bytes in 2 s: 1,200 kbit/s
+    assert.deepEqual(sent, [{ t: 'report', mode: 'tcp', loss: 0, latencyMs: 120, rxKbps: 1200 }]);
+    for (let seq = 61; seq < 71; seq++) transport.tcpFrame(frame(seq), 1000);
+    clock = 6000;
+    t.mock.timers.tick(250);
+    // 10 frames of 1,000 bytes in the next 4 s, one frame (seq 60) missing of 11
+    assert.deepEqual(sent[1], { t: 'report', mode: 'tcp', loss: 1 / 11, latencyMs: 120, rxKbps: 20 });
+    transport.close();
   });
 });

@@ -19,6 +19,9 @@ import type { RingOptionsInput } from '../../streaming-unit/media/RingBuffer.js'
 import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
 import { until } from '../unit/helpers/wait.js';
 import { TestWs } from './ws-client.js';
+import WebSocket from 'ws';
+import type { JoinResult } from '../../protocol/service-api.js';
+import { Viewer, type VideoHold } from '../../web/client/Viewer.js';
 
 const silent = pino({ level: process.env.MEDIA_TEST_LOG ?? 'silent' });
 const UNIT_ID = 'u-media';
@@ -346,6 +349,103 @@ describe('media plane: a viewer that reports being behind', () => {
   });
 });
 
+describe('media plane: a viewer whose link is slower than the channel', () => {
+  const audioTimers: NodeJS.Timeout[] = [];
+  after(() => audioTimers.forEach(clearInterval));
+
+  /** A unit whose channel streams a keyframe, then audio every 20 ms, so the unit knows the channel's bitrate. */
+  async function steadyChannel(channel: number): Promise<{ unit: StreamingUnit; publisher: TestWs; channelKbps: number; nextSeq: () => number }> {
+    const unit = await startUnit({ unitId: UNIT_ID });
+    unit.groups.createGroup(channel, 0, 'root');
+    const publisher = await connect(unit, await publishPath(channel));
+    await until(() => unit.groups.publisherConnected(channel), 'publisher connected');
+    let seq = 0;
+    publisher.sendBinary(video(channel, seq++, true));
+    audioTimers.push(setInterval(() => publisher.sendBinary(audio(channel, seq++)), 20));
+    await until(() => (unit.groups.counters(channel)?.bitrateBps ?? 0) > 0, 'the channel bitrate is known');
+    return { unit, publisher, channelKbps: unit.groups.counters(channel)!.bitrateBps / 1000, nextSeq: () => seq++ };
+  }
+
+  it('stays on audio after catching up when it drained slower than the channel, for a long hold; a fast one gets video again', async () => {
+    const { unit, publisher, channelKbps, nextSeq } = await steadyChannel(62);
+    const slow = await connect(unit, await watchPath(62, 0, 'slow-link'));
+    const fast = await connect(unit, await watchPath(62, 0, 'fast-link'));
+    await until(() => unit.groups.viewerCount === 2, 'connected');
+    const conns = new Map([...unit.media.channel(62)!.viewers].map((v) => [v.viewerId, v]));
+    const report = (ws: TestWs, latencyMs: number, rxKbps: number): void => ws.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps }));
+    for (const [ws, rx] of [
+      [slow, channelKbps / 10],
+      [fast, channelKbps * 10],
+    ] as const) {
+      report(ws, 5000, rx);
+      report(ws, 3000, rx);
+      report(ws, 100, rx);
+    }
+    await until(() => conns.get('fast-link')!.behind === false && conns.get('slow-link')!.behindHoldMs > 0, 'the unit took the reports');
+    const slowConn = conns.get('slow-link')!;
+    assert.equal(slowConn.behind, true, 'caught up, but its link cannot carry the channel: still audio only');
+    assert.ok(slowConn.behindHoldMs >= 60_000, `held for a minute at least (${slowConn.behindHoldMs} ms)`);
+    const keyframeSeq = nextSeq();
+    publisher.sendBinary(video(62, keyframeSeq, true));
+    const marker = nextSeq();
+    publisher.sendBinary(audio(62, marker));
+    const seqs = async (ws: TestWs): Promise<number[]> => {
+      await until(() => ws.messages.some((m) => peekFrameHeader(m).seq === marker), 'the marker frame');
+      return ws.messages.map((m) => peekFrameHeader(m).seq);
+    };
+    assert.ok((await seqs(fast)).includes(keyframeSeq), 'the fast one gets video again from the keyframe');
+    assert.ok(!(await seqs(slow)).includes(keyframeSeq), 'the slow one does not');
+    // Each is told, on its socket before those frames.
+    const notices = (ws: TestWs): unknown[] => ws.texts.map((t) => JSON.parse(t) as { t: string }).filter((m) => m.t === 'video');
+    assert.deepEqual(notices(slow), [
+      { t: 'video', held: true, reason: 'behind' },
+      { t: 'video', held: true, reason: 'slow-link', retryInMs: slowConn.behindHoldMs },
+    ]);
+    assert.deepEqual(notices(fast), [
+      { t: 'video', held: true, reason: 'behind' },
+      { t: 'video', held: false },
+    ]);
+  });
+
+  it('the web client learns of the hold: videoHold and a video event, cleared when video comes back', async () => {
+    const { unit } = await steadyChannel(64);
+    let latencyMs = 50;
+    const join: JoinResult = { channelId: 64, viewerId: 'web-client', unitId: UNIT_ID, url: `ws://127.0.0.1:${unit.port}`, group: 'g', groupIndex: 0, ticket: await ticket({ role: 'view', channel: 64, unit: UNIT_ID, group: 0, id: 'web-client' }), expiresAt: Date.now() + 60_000, transports: ['tcp'] };
+    const client = new Viewer({ api: { join: async () => join }, WebSocket, channelId: 64, reportIntervalMs: 250, latencyMs: () => latencyMs, maxAttempts: 1 });
+    const events: (VideoHold | null)[] = [];
+    client.events.on('video', (hold) => events.push(hold));
+    try {
+      await client.start();
+      await until(() => client.stats.frames.audio > 5, 'playing');
+      latencyMs = 5000;
+      await until(() => client.videoHold !== null, 'told of the hold');
+      assert.deepEqual(client.videoHold, { reason: 'behind', retryAt: null });
+      latencyMs = 50;
+      await until(() => client.videoHold === null, 'told video is back');
+      assert.deepEqual(events, [{ reason: 'behind', retryAt: null }, null]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('gives no slow-link verdict while its own event loop lagged: the unit may have been the slow part', async () => {
+    const { unit, channelKbps } = await steadyChannel(63);
+    const viewer = await connect(unit, await watchPath(63, 0, 'busy-unit'));
+    await until(() => unit.groups.viewerCount === 1, 'connected');
+    const report = (latencyMs: number): void => viewer.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps: channelKbps / 10 }));
+    const conn = [...unit.media.channel(63)!.viewers][0]!;
+    report(5000);
+    await until(() => conn.behind, 'behind');
+    // This process is the unit's: keep its loop busy for 600 ms, as an overloaded unit's would be.
+    const busyUntil = performance.now() + 600;
+    while (performance.now() < busyUntil);
+    report(3000);
+    report(100);
+    await until(() => !conn.behind, 'caught up: video again, no verdict on its link');
+    assert.ok(conn.unitLagMaxMs >= 100, `the unit saw its own lag (${conn.unitLagMaxMs} ms)`);
+  });
+});
+
 describe('media plane: relay links', () => {
   it('feeds a chained unit through one relay link, which reconnects after it breaks', async () => {
     const parent = await startUnit({ unitId: 'u-parent' });
@@ -456,3 +556,44 @@ describe('media plane: limits and configuration', () => {
     for (const spec of Object.values(MEDIA_CLOSE)) assert.ok(Buffer.byteLength(spec.message) <= 123, spec.message);
   });
 });
+
+describe('media plane: write merging (fanoutBatchMs)', () => {
+  /** A unit with this budget, a publisher and one viewer on `channel`, and audio frames stamped 90 ms apart (a 90 ms rhythm). */
+  async function audioRhythm(fanoutBatchMs: number, channel: number, count: number): Promise<{ publisher: TestWs; viewer: TestWs; frames: Uint8Array[] }> {
+    const unit = await startUnit({ fanoutBatchMs });
+    unit.groups.createGroup(channel, 0, 'root');
+    const publisher = await connect(unit, await publishPath(channel));
+    await until(() => unit.groups.publisherConnected(channel), 'publisher connected');
+    const viewer = await connect(unit, await watchPath(channel, 0, `rhythm-${channel}`));
+    await until(() => unit.groups.viewerCount === 1, 'viewer joined');
+    const frames = Array.from({ length: count }, (_, i) =>
+      encodeFrame({ channel, seq: i, timestamp: i * 90_000, kind: FrameKind.AUDIO, keyframe: false, codec: Codec.OPUS, payload: new Uint8Array(60).fill(i) }),
+    );
+    return { publisher, viewer, frames };
+  }
+
+  it('holds a frame for the one due next by the channel rhythm, in order, and sends it when that one does not come', async () => {
+    // Sent at once: the first goes out at once (no rhythm known yet); from the second on the unit
+    // expects the next within its 100 ms budget and holds the batch for it, until about 92 ms after
+    // the last one, when none has come.
+    const { publisher, viewer, frames } = await audioRhythm(100, 22, 5);
+    for (const frame of frames) publisher.sendBinary(frame);
+    await viewer.waitForMessages(1);
+    const firstAt = performance.now();
+    const received = await viewer.waitForMessages(frames.length);
+    const heldMs = performance.now() - firstAt;
+    assert.ok(heldMs >= 40, `the later frames were held for the one due next (${heldMs.toFixed(1)} ms after the first)`);
+    assert.equal(received.length, frames.length, 'nothing more came, yet the held batch went out');
+    frames.forEach((frame, i) => assert.ok(received[i]!.equals(frame), `frame ${i} in order, byte for byte`));
+  });
+
+  it('sends every frame at once with a budget of 0', async () => {
+    const { publisher, viewer, frames } = await audioRhythm(0, 23, 4);
+    const sentAt = performance.now();
+    for (const frame of frames) publisher.sendBinary(frame);
+    await viewer.waitForMessages(frames.length);
+    const waitedMs = performance.now() - sentAt;
+    assert.ok(waitedMs < 90, `no frame waits for a partner (${waitedMs.toFixed(1)} ms)`);
+  });
+});
+

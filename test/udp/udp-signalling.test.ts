@@ -6,8 +6,7 @@
  * channel of a unit goes through its one UDP port (`udpPort`, ICE UDP mux).
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { createServer as createTcpServer } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
@@ -17,6 +16,7 @@ import type { RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../
 import { until } from './checks.js';
 import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
 import { freeUdpPortNear } from '../../streaming-unit/media/udp/udp-options.js';
+import { freePortBlock } from '../support/free-port.js';
 
 /** A viewer socket driven by hand: sends what the test says, keeps what the unit says. */
 class RawViewer {
@@ -268,24 +268,25 @@ describe('UDP sessions: one port per unit', () => {
 
 describe('UDP sessions: the media port number taken on UDP', () => {
   let h: Harness | null = null;
-  const held = createSocket('udp4');
+  let held: UdpSocket | null = null;
   after(async () => {
     await h?.shutdown();
-    held.close();
+    held?.close();
   });
 
   it('picks another UDP port, and viewers still reach the data channel', { timeout: 20_000 }, async () => {
-    // A port number free on TCP whose UDP twin this test holds.
+    // A port number free on TCP, below the ephemeral range (where other tests' connections take
+    // their local ports while this one runs), whose UDP twin this test holds.
     let port = 0;
     for (let attempt = 0; attempt < 20 && port === 0; attempt++) {
-      const candidate = await freeUdpPort();
-      const tcp = createTcpServer();
-      const free = await new Promise<boolean>((resolve) => {
-        tcp.once('error', () => resolve(false));
-        tcp.listen(candidate, '127.0.0.1', () => tcp.close(() => resolve(true)));
+      const candidate = await freePortBlock([0]);
+      const socket = createSocket('udp4');
+      const bound = await new Promise<boolean>((resolve) => {
+        socket.once('error', () => resolve(false));
+        socket.bind(candidate, '127.0.0.1', () => resolve(true));
       });
-      if (!free) continue;
-      await new Promise<void>((resolve) => held.bind(candidate, '127.0.0.1', resolve));
+      if (!bound) continue;
+      held = socket;
       port = candidate;
     }
     assert.ok(port > 0, 'found a port to hold');

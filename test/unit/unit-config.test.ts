@@ -33,7 +33,7 @@ describe('unit config', () => {
       maxConnectionsPerIp: 64,
       udpMaxSessions: 1000,
       udpPort: 0,
-      fanoutBatchMs: 0,
+      fanoutBatchMs: 10,
       logLevel: 'info',
     });
     assert.ok(Object.isFrozen(config));

@@ -64,7 +64,15 @@ export type ViewerEvents = {
   error: [Error];
   /** frames now come over this path (the unit switched), and why */
   mode: [ViewerMode, string];
+  /** the unit holds the video back (audio goes on), or gives it back (null) */
+  video: [VideoHold | null];
 };
+
+/** Why the unit holds this viewer's video back, as it said, and when it tries video again (`now()` clock; null: once caught up). */
+export interface VideoHold {
+  reason: 'behind' | 'slow-link';
+  retryAt: number | null;
+}
 
 export interface ViewerStats {
   frames: { video: number; audio: number; text: number };
@@ -96,6 +104,7 @@ export class Viewer {
   #failures = 0;
   #framesThisSocket = 0;
   #startedAt = 0;
+  #videoHold: VideoHold | null = null;
   readonly #stats: Omit<ViewerStats, 'udp' | 'delay'> = {
     frames: { video: 0, audio: 0, text: 0 },
     bytes: 0,
@@ -147,6 +156,11 @@ export class Viewer {
   /** a snapshot */
   get stats(): ViewerStats {
     return { ...this.#stats, frames: { ...this.#stats.frames }, udp: this.#transport.stats, delay: this.#frameDelay.stats() };
+  }
+
+  /** the unit holds the video back (audio and text go on), as it last said on this socket */
+  get videoHold(): VideoHold | null {
+    return this.#videoHold;
   }
 
   /** where frames come from now: the WebSocket (tcp) or the data channel (udp) */
@@ -272,6 +286,7 @@ export class Viewer {
     if (typeof data === 'string') {
       const message = parseUnitMessage(data);
       if (message?.t === 'chat') this.events.safeEmit('chat', message);
+      else if (message?.t === 'video') this.#setVideoHold(message.held ? { reason: message.reason ?? 'behind', retryAt: message.retryInMs === undefined ? null : this.#now() + message.retryInMs } : null);
       else if (!message) this.#stats.badMessages++;
       else this.#transport.unitMessage(message);
       return;
@@ -312,9 +327,17 @@ export class Viewer {
     this.events.safeEmit('frame', frame, path);
   }
 
+  #setVideoHold(hold: VideoHold | null): void {
+    if (hold === null && this.#videoHold === null) return;
+    this.#videoHold = hold;
+    this.events.safeEmit('video', hold);
+  }
+
   #lost(code: number, reason: string): void {
     if (this.#isClosed()) return;
     this.#transport.socketClosed();
+    // A unit's hold is for its socket: the next one starts with video.
+    this.#setVideoHold(null);
     if (closeVerdict(code) === 'final') {
       this.events.safeEmit('error', new MediaClientError('WEB_ERR_CLIENT_REFUSED', `watch closed with ${code} ${reason}`, code));
       this.#finish(code, reason);

@@ -18,7 +18,7 @@
  *   or UDP off) — these are tried again on the next socket;
  * - `forced`: `forceTcp()`, until `tryUdp()`.
  * A video loss on the data channel asks the unit for a keyframe (`keyframe`, at most one per
- * `keyframeRequestIntervalMs`). Every `reportIntervalMs` a `report` {mode, loss, latencyMs} goes to
+ * `keyframeRequestIntervalMs`). Every `reportIntervalMs` a `report` {mode, loss, latencyMs, rxKbps} goes to
  * the unit. Timers are the only environment it needs; the WebRTC constructor is injected.
  */
 import { backoffDelay } from '../../protocol/backoff.js';
@@ -156,6 +156,8 @@ export class ViewerTransport {
   #lastReportAt = 0;
   #reportDelivered = 0;
   #reportMissing = 0;
+  /** frame bytes received since the last report: what the link carried (the unit's slow-link rule) */
+  #reportBytes = 0;
   #reportUdpBase = { lost: 0, delivered: 0 };
   #lastDeliveredSeq: number | null = null;
   #lastFrame: Frame | null = null;
@@ -211,7 +213,7 @@ export class ViewerTransport {
     this.#udpAllowed = udpAllowed;
     this.#sequencer = new FrameSequencer((frame, bytes, path) => this.#delivered(frame, bytes, path), this.#udp?.windowFrames ?? 16);
     this.#lastReportAt = this.#now();
-    this.#reportDelivered = this.#reportMissing = 0;
+    this.#reportDelivered = this.#reportMissing = this.#reportBytes = 0;
     this.#reportUdpBase = { lost: 0, delivered: 0 };
     this.#lastDeliveredSeq = null;
     this.#lossSamples = [];
@@ -447,6 +449,7 @@ export class ViewerTransport {
     }
     this.#lastDeliveredSeq = frame.seq;
     this.#reportDelivered++;
+    this.#reportBytes += bytes;
     this.#lastFrame = frame;
     this.#handlers.deliver(frame, bytes, path);
   }
@@ -495,12 +498,14 @@ export class ViewerTransport {
       const expected = this.#reportDelivered + this.#reportMissing;
       share = expected > 0 ? this.#reportMissing / expected : 0;
     }
+    const intervalMs = now - this.#lastReportAt;
+    const rxKbps = intervalMs > 0 ? Math.round((this.#reportBytes * 8) / intervalMs) : 0;
     this.#reportUdpBase = { lost: loss.framesLost, delivered: loss.framesDelivered };
-    this.#reportDelivered = this.#reportMissing = 0;
+    this.#reportDelivered = this.#reportMissing = this.#reportBytes = 0;
     this.#lastReportAt = now;
     const latency = this.#lastFrame ? this.#latency(this.#lastFrame) : null;
     const latencyMs = latency === null || !Number.isFinite(latency) ? null : Math.min(600_000, Math.max(0, Math.round(latency)));
-    this.#post({ t: 'report', mode: this.#stats.mode, loss: Math.min(1, Math.max(0, share)), latencyMs });
+    this.#post({ t: 'report', mode: this.#stats.mode, loss: Math.min(1, Math.max(0, share)), latencyMs, rxKbps });
   }
 
   #requestKeyframe(): void {

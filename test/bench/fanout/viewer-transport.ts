@@ -50,8 +50,9 @@ const REPORT_INTERVAL_MS = 2000;
 
 /**
  * A TCP viewer that reports like the real client (web/client Viewer): every 2 s its frames' delay over
- * the fastest one (DelayTracker, from the media timestamps), which the unit uses to send a viewer that
- * falls far behind audio only.
+ * the fastest one (DelayTracker, from the media timestamps) and what it received, which the unit uses
+ * to send a viewer that falls far behind audio only, and to keep it there when its link is slower
+ * than the channel.
  */
 class TcpViewer extends RawWsViewer implements ViewerConnection {
   readonly udpState = null;
@@ -60,11 +61,21 @@ class TcpViewer extends RawWsViewer implements ViewerConnection {
 
   constructor(url: string, handlers: ViewerHandlers, slowBytesPerSec: number) {
     const delay = new DelayTracker();
+    let bytes = 0;
+    let since = performance.now();
+    const report = (): string => {
+      const now = performance.now();
+      const rxKbps = Math.round((bytes * 8) / Math.max(1, now - since));
+      bytes = 0;
+      since = now;
+      return JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs: delay.lastMs === null ? null : Math.round(delay.lastMs), rxKbps });
+    };
     super(
       url,
       {
         ...handlers,
         onBinary: (message, readAtMs) => {
+          bytes += message.length;
           try {
             delay.add(performance.timeOrigin + readAtMs, peekFrameHeader(message).timestamp);
           } catch {
@@ -73,7 +84,8 @@ class TcpViewer extends RawWsViewer implements ViewerConnection {
           handlers.onBinary(message, readAtMs);
         },
         onOpen: () => {
-          this.#timer = setInterval(() => this.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs: delay.lastMs === null ? null : Math.round(delay.lastMs) })), REPORT_INTERVAL_MS);
+          since = performance.now();
+          this.#timer = setInterval(() => this.sendText(report()), REPORT_INTERVAL_MS);
           this.#timer.unref();
           handlers.onOpen();
         },

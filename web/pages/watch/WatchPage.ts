@@ -125,6 +125,10 @@ export class WatchPage {
       hook.mode = mode;
       this.#view.mode(mode);
     });
+    viewer.events.on('video', (hold) => {
+      hook.videoHold = hold?.reason ?? null;
+      this.#refresh();
+    });
     viewer.events.on('chat', (line) => this.#chat.add(line));
     viewer.events.on('closed', (code, reason) => {
       // The channel is gone (ended, or never was): the CSM refuses the join with no-such-channel.
@@ -196,6 +200,15 @@ export class WatchPage {
     this.#view.numbers(this.#stats.stats);
   }
 
+  /** What "playing" means now: with video, or sound only while the unit holds the video back (and why). */
+  #playingText(): string {
+    const hold = this.#viewer.videoHold;
+    if (!hold) return 'playing';
+    if (hold.reason === 'behind') return 'playing — sound only while catching up';
+    const seconds = hold.retryAt === null ? null : Math.max(0, Math.ceil((hold.retryAt - Date.now()) / 1000));
+    return `playing — sound only: your connection is slower than this channel${seconds === null ? '' : `; video tried again in ${seconds} s`}`;
+  }
+
   #currentState(): { state: WatchState; text: string } {
     if (this.#final) return this.#final;
     if (this.#problem !== null) return { state: 'error', text: `error: ${this.#problem}` };
@@ -207,7 +220,7 @@ export class WatchPage {
         return { state: 'reconnecting', text: 'reconnecting' };
       case 'open': {
         const flowing = watched && lastFrameAt > this.#rejoinedAt && performance.now() - lastFrameAt <= STALL_MS;
-        if (flowing && (s.framesDrawn > 0 || s.audioDecoded > 0)) return { state: 'playing', text: 'playing' };
+        if (flowing && (s.framesDrawn > 0 || s.audioDecoded > 0)) return { state: 'playing', text: this.#playingText() };
         return watched && !flowing ? { state: 'reconnecting', text: 'reconnecting' } : { state: 'joining', text: 'joining' };
       }
       default:

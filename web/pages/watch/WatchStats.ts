@@ -51,6 +51,7 @@ export class WatchStats {
     state: 'joining',
     mode: null,
     viewerId: null,
+    videoHold: null,
     stats: {
       framesDecoded: 0,
       framesDrawn: 0,
