@@ -3,8 +3,10 @@
  * broadcaster page goes live; two viewer pages in other browser contexts play it, one over the data
  * channel (UDP) and one forced to TCP; the home page lists the channel with its viewer count; a chat
  * line goes from a viewer to the broadcaster and the other viewer; then the unit the broadcaster
- * publishes to is killed (SIGKILL) mid-stream and every page recovers without a reload. Screenshots
- * of the three pages are saved in test-artifacts/browser/.
+ * publishes to is killed (SIGKILL) mid-stream and every page recovers without a reload. Then a TCP
+ * viewer on a link throttled below the channel's bitrate (Chromium's network emulation): sound only,
+ * first while it catches up, then judged too slow for video, each said on the page. Screenshots of
+ * the pages are saved in test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
 import { waitFor } from '../support/processes.js';
 import { startSite, type Site } from '../support/site.js';
-import { broadcastHook, canvasColours, waitForHook, watchHook } from './site-pages.js';
+import { broadcastHook, canvasColours, waitForHook, watchHook, type BroadcastHook } from './site-pages.js';
 
 const ARTIFACTS = 'test-artifacts/browser';
 
@@ -22,6 +24,13 @@ describe('the site in real Chromium', () => {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const problems: string[] = [];
+  /** the channel the first test broadcasts, still live after it */
+  let liveChannel: number | null = null;
+  let broadcasterPage: Page | null = null;
+  const broadcastHookOf = (channelId: number): Promise<BroadcastHook> => {
+    assert.ok(broadcasterPage, `the broadcast page of channel ${channelId}`);
+    return broadcastHook(broadcasterPage);
+  };
 
   /** A page in a browser context of its own (separate storage, like another person's browser). */
   async function openPage(path: string): Promise<Page> {
@@ -58,6 +67,7 @@ describe('the site in real Chromium', () => {
   it('goes live, plays on UDP and TCP, lists, chats, and recovers from a unit killed mid-stream', { timeout: 170_000 }, async () => {
     const broadcaster = await openPage('/broadcast.html?name=Ann&title=Live%20from%20the%20test&preset=360p&codec=vp8&autostart=1');
     await waitForHook(broadcaster, `onair.state === 'live' && onair.stats.videoFrames > 30 && onair.stats.audioFrames > 30`, 30_000);
+    broadcasterPage = broadcaster;
     const channelId = (await broadcastHook(broadcaster)).channelId;
     assert.ok(channelId !== null && channelId > 0, 'the broadcast page has a channel');
 
@@ -105,6 +115,28 @@ describe('the site in real Chromium', () => {
     for (const page of [broadcaster, udpViewer, tcpViewer]) assert.ok(await sameDocument(page), 'recovered without a reload');
     assert.ok((await canvasColours(udpViewer)) > 8, 'a picture again after the recovery');
     await udpViewer.screenshot({ path: `${ARTIFACTS}/watch-after-failover.png` });
+    assert.deepEqual(problems, [], 'no uncaught errors in any page');
+    liveChannel = channelId;
+  });
+
+  it('on a connection slower than the channel, a viewer gets sound only and is told so', { timeout: 120_000 }, async () => {
+    assert.ok(liveChannel !== null, 'the broadcast of the test before is live');
+    const viewer = await openPage(`/watch.html?channel=${liveChannel}&transport=tcp`);
+    await waitForHook(viewer, `onair.state === 'playing' && onair.stats.framesDrawn > 10`, 30_000);
+    // The page's link carries 60 % of what the broadcaster sends (Chromium throttles WebSockets too;
+    // not the data channel, hence TCP): more than the sound alone, so it catches up on sound.
+    const sentKbps = (await broadcastHookOf(liveChannel)).stats.bitrateKbps;
+    assert.ok(sentKbps > 200, `the broadcast sends ${sentKbps} kbit/s`);
+    const cdp = await viewer.context().newCDPSession(viewer);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, uploadThroughput: -1, downloadThroughput: (sentKbps * 1000 * 0.6) / 8 });
+    // Behind first (sound only while it catches up), then judged: its link carried less than the channel.
+    await waitForHook(viewer, `onair.videoHold === 'behind'`, 45_000);
+    await waitForHook(viewer, `onair.videoHold === 'slow-link'`, 60_000);
+    await viewer.locator('#status', { hasText: 'your connection is slower than this channel' }).waitFor({ timeout: 5_000 });
+    const audio = (await watchHook(viewer)).stats.audioDecoded;
+    await waitForHook(viewer, `onair.state === 'playing' && onair.stats.audioDecoded > ${audio + 50}`, 15_000);
+    await viewer.screenshot({ path: `${ARTIFACTS}/watch-slow-link.png` });
     assert.deepEqual(problems, [], 'no uncaught errors in any page');
   });
 });

@@ -74,8 +74,9 @@ export class WatchPage {
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       channelId: options.channelId,
       udp: { RTCPeerConnection: RTCPeerConnection as unknown as RtcPeerConnectionConstructor, auto: !options.forceTcp },
-      // The unit's reports carry what this viewer really sees: glass-to-glass, not just transit.
-      latencyMs: () => this.#stats.stats.latencyP50Ms,
+      // The unit's reports carry what this viewer really sees: glass-to-glass, not just transit; while
+      // no picture is drawn (the unit skips video for a slow link), how late the frames arrive.
+      latencyMs: () => this.#stats.stats.latencyP50Ms ?? this.#viewer.stats.delay.lastMs,
     });
     this.#chat = new ChatPanel(elements.chat, (text) => this.#viewer.sendChat(text));
     this.#wireViewer();
