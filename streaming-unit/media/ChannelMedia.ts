@@ -71,6 +71,8 @@ export interface ViewerConn {
    * reads as fast as its link allows: what its link carries. null: not measured in this spell.
    */
   linkKbps: number | null;
+  /** the reader's bytesSent when this spell began: what the unit handed it since, against what it received */
+  bytesSentAtBehind: number;
   /** the unit's own loop lag at this spell's reports, the most: over UNIT_BUSY_LAG_MS the unit may be the slow part, so no verdict on the link */
   unitLagMaxMs: number;
   /** reader stats already added to the channel counters */

@@ -12,7 +12,7 @@ import type { UnitMessage } from '../../protocol/media-messages.js';
 import type { LoadMeter } from '../LoadMeter.js';
 import type { UnitGroups } from '../UnitGroups.js';
 import type { ChannelMedia, ViewerConn } from './ChannelMedia.js';
-import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, SLOW_LINK_HOLD_MAX_MS, SLOW_LINK_HOLD_MIN_MS, UNIT_BUSY_LAG_MS, VIEWER_SEND_BOUND } from './limits.js';
+import { BEHIND_ENTER_MS, BEHIND_EXIT_MS, DRAIN_EVIDENCE_RATIO, DRAIN_MEASURE_MIN_MS, BEHIND_HOLD_MAX_MS, BEHIND_HOLD_MIN_MS, LIVE_ENTER_BOUND, RELAPSE_WINDOW_MS, SLOW_LINK_HOLD_MAX_MS, SLOW_LINK_HOLD_MIN_MS, UNIT_BUSY_LAG_MS, VIEWER_SEND_BOUND } from './limits.js';
 import { batchHoldMs } from './FrameCadence.js';
 import type { UdpPlane } from './udp/UdpPlane.js';
 
@@ -147,7 +147,8 @@ export class Fanout {
   /**
    * A viewer's report: far behind by its own measure, it leaves the topic and gets audio and text
    * only, so the queues ahead of it (which the unit cannot see) drain, until it reports having caught up.
-   * While it drains, what it reports receiving is what its link carries; a link that carried less
+   * While it drains older data (it receives more than the unit now hands it), what it reports
+   * receiving is what its link carries; a link that carried less
    * than the channel's bitrate cannot take the video, so it stays on audio (which then arrives live)
    * for a long hold before video is tried again, instead of refilling those queues at every keyframe.
    * Not while this unit's own loop lagged meanwhile: then the unit may be what kept the viewer slow
@@ -161,6 +162,7 @@ export class Fanout {
       viewer.behind = true;
       viewer.behindSince = now;
       viewer.linkKbps = null;
+      viewer.bytesSentAtBehind = viewer.reader.bytesSent;
       viewer.unitLagMaxMs = this.#opts.loopLagMs();
       // Behind again soon after catching up: video is more than this viewer can take; try it less often.
       viewer.behindHoldMs = now - viewer.caughtUpAt < RELAPSE_WINDOW_MS ? Math.min(BEHIND_HOLD_MAX_MS, Math.max(BEHIND_HOLD_MIN_MS, viewer.behindHoldMs * 2)) : 0;
@@ -171,11 +173,16 @@ export class Fanout {
     }
     if (!viewer.behind) return;
     viewer.unitLagMaxMs = Math.max(viewer.unitLagMaxMs, this.#opts.loopLagMs());
-    if (delay >= BEHIND_EXIT_MS && report?.rxKbps != null) viewer.linkKbps = Math.max(viewer.linkKbps ?? 0, report.rxKbps);
-    if (delay >= BEHIND_EXIT_MS || now - viewer.behindSince < viewer.behindHoldMs) return;
+    const spellMs = now - viewer.behindSince;
+    if (delay >= BEHIND_EXIT_MS && report?.rxKbps != null && spellMs >= DRAIN_MEASURE_MIN_MS) {
+      const sentKbps = ((viewer.reader.bytesSent - viewer.bytesSentAtBehind) * 8) / spellMs;
+      if (report.rxKbps >= sentKbps * DRAIN_EVIDENCE_RATIO) viewer.linkKbps = Math.max(viewer.linkKbps ?? 0, report.rxKbps);
+    }
+    if (delay >= BEHIND_EXIT_MS || spellMs < viewer.behindHoldMs) return;
     const channelKbps = (this.#opts.groups.counters(viewer.channelId)?.bitrateBps ?? 0) / 1000;
     if (viewer.linkKbps !== null && channelKbps > 0 && viewer.linkKbps < channelKbps && viewer.unitLagMaxMs < UNIT_BUSY_LAG_MS) {
       viewer.behindSince = now;
+      viewer.bytesSentAtBehind = viewer.reader.bytesSent;
       viewer.behindHoldMs = Math.min(SLOW_LINK_HOLD_MAX_MS, Math.max(SLOW_LINK_HOLD_MIN_MS, viewer.behindHoldMs * 2));
       this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'slow-link', retryInMs: viewer.behindHoldMs }, { linkKbps: viewer.linkKbps, channelKbps });
       // Measured again only by the next try: caught up on audio alone, its reports show no backlog.

@@ -360,6 +360,7 @@ export class MediaPlane {
       caughtUpAt: -Infinity,
       behindHoldMs: 0,
       linkKbps: null,
+      bytesSentAtBehind: 0,
       unitLagMaxMs: 0,
       countedSkips: 0,
       countedDrops: 0,

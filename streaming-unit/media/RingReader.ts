@@ -94,6 +94,11 @@ export class RingReader {
     return this.#videoSkipped;
   }
 
+  /** bytes of the frames `next()` returned so far (read on the report path: no allocation) */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
   /** jumps over frames the writer overwrote, so far */
   get drops(): number {
     return this.#drops;

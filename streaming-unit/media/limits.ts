@@ -43,6 +43,14 @@ export const BEHIND_HOLD_MAX_MS = 120_000;
  */
 export const SLOW_LINK_HOLD_MIN_MS = 60_000;
 export const SLOW_LINK_HOLD_MAX_MS = 300_000;
+/**
+ * What a viewer reports receiving while behind is what its link carries only while it drains older
+ * data: when it receives at least this many times what the unit handed it in the spell. Otherwise it
+ * receives all it is sent (its lateness is not the link's) and the link is not judged.
+ */
+export const DRAIN_EVIDENCE_RATIO = 1.25;
+/** … measured over at least this much of the spell */
+export const DRAIN_MEASURE_MIN_MS = 1000;
 /** a unit whose event loop lagged more than this while a viewer drained gives no slow-link verdict */
 export const UNIT_BUSY_LAG_MS = 100;
 /** a viewer's keyframe request reaches the publisher at most this often per channel */

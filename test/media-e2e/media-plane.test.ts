@@ -14,6 +14,7 @@ import { TICKET_ERRORS } from '../../protocol/ticket-errors.js';
 import { generateTicketKeys, TicketSigner, type Grant, type TicketKeyPair } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
 import { relayQuery } from '../../streaming-unit/media/relay-auth.js';
+import { DRAIN_MEASURE_MIN_MS } from '../../streaming-unit/media/limits.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import type { RingOptionsInput } from '../../streaming-unit/media/RingBuffer.js';
 import { StreamingUnit } from '../../streaming-unit/StreamingUnit.js';
@@ -352,8 +353,14 @@ describe('media plane: a viewer that reports being behind', () => {
 describe('media plane: a viewer whose link is slower than the channel', () => {
   const audioTimers: NodeJS.Timeout[] = [];
   after(() => audioTimers.forEach(clearInterval));
+  /** The unit judges a link over a stretch of the viewer's reports, not at once: let that much time pass. */
+  const spellOfAtLeast = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms + 100));
 
-  /** A unit whose channel streams a keyframe, then audio every 20 ms, so the unit knows the channel's bitrate. */
+  /**
+   * A unit whose channel streams a keyframe, then audio every 20 ms and 2 KB video frames every 40 ms
+   * (about 430 kbit/s), so the unit knows the channel's bitrate, and a viewer held to audio is handed
+   * far less than that.
+   */
   async function steadyChannel(channel: number): Promise<{ unit: StreamingUnit; publisher: TestWs; channelKbps: number; nextSeq: () => number }> {
     const unit = await startUnit({ unitId: UNIT_ID });
     unit.groups.createGroup(channel, 0, 'root');
@@ -361,7 +368,13 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
     await until(() => unit.groups.publisherConnected(channel), 'publisher connected');
     let seq = 0;
     publisher.sendBinary(video(channel, seq++, true));
-    audioTimers.push(setInterval(() => publisher.sendBinary(audio(channel, seq++)), 20));
+    let tick = 0;
+    audioTimers.push(
+      setInterval(() => {
+        publisher.sendBinary(audio(channel, seq++));
+        if (tick++ % 2 === 0) publisher.sendBinary(video(channel, seq++, false, 2000));
+      }, 20),
+    );
     await until(() => (unit.groups.counters(channel)?.bitrateBps ?? 0) > 0, 'the channel bitrate is known');
     return { unit, publisher, channelKbps: unit.groups.counters(channel)!.bitrateBps / 1000, nextSeq: () => seq++ };
   }
@@ -373,11 +386,16 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
     await until(() => unit.groups.viewerCount === 2, 'connected');
     const conns = new Map([...unit.media.channel(62)!.viewers].map((v) => [v.viewerId, v]));
     const report = (ws: TestWs, latencyMs: number, rxKbps: number): void => ws.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps }));
-    for (const [ws, rx] of [
-      [slow, channelKbps / 10],
+    // Both fall behind; a second later, still behind, each reports what it received meanwhile: more
+    // than the audio the unit handed it (it was draining older data), so that is what its link carries.
+    const links = [
+      [slow, channelKbps / 4],
       [fast, channelKbps * 10],
-    ] as const) {
-      report(ws, 5000, rx);
+    ] as const;
+    for (const [ws, rx] of links) report(ws, 5000, rx);
+    await until(() => conns.get('slow-link')!.behind && conns.get('fast-link')!.behind, 'both behind');
+    await spellOfAtLeast(DRAIN_MEASURE_MIN_MS);
+    for (const [ws, rx] of links) {
       report(ws, 3000, rx);
       report(ws, 100, rx);
     }
@@ -432,10 +450,11 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
     const { unit, channelKbps } = await steadyChannel(63);
     const viewer = await connect(unit, await watchPath(63, 0, 'busy-unit'));
     await until(() => unit.groups.viewerCount === 1, 'connected');
-    const report = (latencyMs: number): void => viewer.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps: channelKbps / 10 }));
+    const report = (latencyMs: number): void => viewer.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps: channelKbps / 4 }));
     const conn = [...unit.media.channel(63)!.viewers][0]!;
     report(5000);
     await until(() => conn.behind, 'behind');
+    await spellOfAtLeast(DRAIN_MEASURE_MIN_MS);
     // This process is the unit's: keep its loop busy for 600 ms, as an overloaded unit's would be.
     const busyUntil = performance.now() + 600;
     while (performance.now() < busyUntil);

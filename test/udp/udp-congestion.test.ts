@@ -123,3 +123,41 @@ describe('UDP mode: a congested data channel', () => {
     viewer.close();
   });
 });
+
+describe('UDP mode: a viewer whose reports say it is far behind', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.shutdown();
+  });
+
+  it('gets audio only over the data channel while behind, then video again from a keyframe', { timeout: 20_000 }, async () => {
+    h.unit.groups.createGroup(43, 0, 'root');
+    const publisher = await h.publisher(43, 20);
+    let latencyMs = 50;
+    const viewer = h.viewer(43, 0, 'udp-behind', { reportIntervalMs: 100, latencyMs: () => latencyMs });
+    const frames = record(viewer);
+    await viewer.start();
+    await nextMode(viewer, 'udp');
+    await until(() => frames.filter((f) => f.path === 'udp' && f.kind === FrameKind.VIDEO).length >= 10, 'video over UDP');
+    const conn = [...h.unit.media.channel(43)!.viewers].find((v) => v.viewerId === 'udp-behind')!;
+
+    latencyMs = 5000;
+    await until(() => conn.behind, 'the unit took the report');
+    const behindFrom = publisher.nextSeq;
+    await until(() => frames.filter((f) => f.seq >= behindFrom && f.kind === FrameKind.AUDIO).length >= 20, 'audio goes on');
+    const whileBehind = frames.filter((f) => f.seq >= behindFrom);
+    assert.ok(whileBehind.every((f) => f.kind === FrameKind.AUDIO && f.path === 'udp'), 'audio only, still over the data channel');
+
+    latencyMs = 50;
+    await until(() => !conn.behind, 'caught up');
+    const resumeFrom = publisher.nextSeq;
+    await until(() => frames.filter((f) => f.seq >= resumeFrom && f.kind === FrameKind.VIDEO).length >= 5, 'video again');
+    const firstVideo = frames.find((f) => f.seq >= behindFrom && f.kind === FrameKind.VIDEO)!;
+    assert.ok(firstVideo.keyframe, `video resumes with a keyframe (seq ${firstVideo.seq})`);
+    assert.equal(viewer.mode, 'udp');
+    viewer.close();
+  });
+});

@@ -29,7 +29,7 @@ export const UNIT_ID = 'u-udp';
 export interface Harness {
   unit: StreamingUnit;
   /** a viewer of `channelId` in group `groupIndex`; `udp: null` makes a TCP-only viewer */
-  viewer(channelId: number, groupIndex: number, viewerId: string, options?: { udp?: Partial<UdpViewerOptions> | null; reportIntervalMs?: number }): Viewer;
+  viewer(channelId: number, groupIndex: number, viewerId: string, options?: { udp?: Partial<UdpViewerOptions> | null; reportIntervalMs?: number; latencyMs?: ViewerOptions['latencyMs'] }): Viewer;
   /** a publisher of `channelId`; with `streamTickMs` it streams, and resolves once the unit's ring holds a keyframe and a few frames (so a viewer starting then gets its first frames over TCP) */
   publisher(channelId: number, streamTickMs?: number): Promise<TestPublisher>;
   viewTicket(channelId: number, groupIndex: number, viewerId: string): Promise<string>;
@@ -89,7 +89,7 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
           }),
         };
         const udp = options.udp === null ? undefined : { RTCPeerConnection, rtcConfiguration: { bindAddress: '127.0.0.1' }, ...options.udp };
-        const viewerOptions: ViewerOptions = { api, WebSocket, channelId, maxAttempts: 3, rejoinMinMs: 50, rejoinMaxMs: 200, now: () => performance.now(), udp, reportIntervalMs: options.reportIntervalMs ?? 2000 };
+        const viewerOptions: ViewerOptions = { api, WebSocket, channelId, maxAttempts: 3, rejoinMinMs: 50, rejoinMaxMs: 200, now: () => performance.now(), udp, reportIntervalMs: options.reportIntervalMs ?? 2000, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}) };
         const viewer = new Viewer(viewerOptions);
         viewers.push(viewer);
         return viewer;

@@ -202,6 +202,9 @@ export class UdpPlane {
     const reader = viewer.reader;
     const { sendBound, hardBound } = this.options;
     const cache = this.#cache(viewer.channelId);
+    // Far behind by the viewer's own reports (queues the unit cannot see): the reader skips video,
+    // audio and text go on, video again from a keyframe once it caught up — as on TCP.
+    if (reader.congested !== viewer.behind) reader.setCongested(viewer.behind);
     let bytes = 0;
     let skipped = 0;
     for (;;) {
@@ -345,8 +348,9 @@ export class UdpPlane {
     this.counters.opened++;
     viewer.mode = 'udp';
     // Congestion of the WebSocket (the reader's flag, set by the TCP pump) says nothing about the data
-    // channel, whose own bound applies from now on; left set, it would skip this viewer's video for good.
-    viewer.reader.setCongested(false);
+    // channel, whose own bound applies from now on; left set, it would skip this viewer's video for
+    // good. Only the viewer's own reports of being far behind carry over.
+    viewer.reader.setCongested(viewer.behind);
     if (viewer.reader.waitingForKeyframe) this.#host.requestKeyframe(viewer.channelId);
     this.#host.modeChanged(viewer, 'udp');
     this.#host.sendText(viewer, { t: 'mode', mode: 'udp' });
