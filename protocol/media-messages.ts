@@ -93,6 +93,8 @@ export const UnitMessageSchema = Type.Union([
   ),
 ]);
 export type UnitMessage = Static<typeof UnitMessageSchema>;
+/** why a unit holds a viewer's video back (the `video` message) */
+export type VideoHoldReason = NonNullable<Extract<UnitMessage, { t: 'video' }>['reason']>;
 
 const clientValidator = Compile(ClientMessageSchema);
 const unitValidator = Compile(UnitMessageSchema);

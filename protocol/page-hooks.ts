@@ -2,6 +2,7 @@
  * `window.onair` of the broadcast and watch pages: the live objects the pages keep up to date and the
  * end-to-end tests and `onair bench browser` read (page.evaluate). Declared once for both sides.
  */
+import type { VideoHoldReason } from './media-messages.js';
 
 export type BroadcastPageState = 'ready' | 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 
@@ -51,6 +52,6 @@ export interface WatchHook {
   mode: 'udp' | 'tcp' | null;
   viewerId: string | null;
   /** the unit holds the video back (audio goes on): why; null while video flows */
-  videoHold: 'behind' | 'slow-link' | null;
+  videoHold: VideoHoldReason | null;
   stats: WatchHookStats;
 }

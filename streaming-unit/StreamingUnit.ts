@@ -82,6 +82,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
     const loop = new LoopMonitor(options.loop);
     // The link does not exist yet while the registry is built; its gauges read it through this holder.
     let link: CsmLink | null = null;
+    let mediaPlane: MediaPlane | null = null;
     const registry = createUnitRegistry({
       unitId: config.unitId,
       // a getter: the operator may change it through the CSM (csm.setCapacity)
@@ -95,6 +96,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       load: () => meter.current(),
       loopLagMs: () => loop.lagMs,
       channels: () => groups.report().channels.map((c) => ({ ...c, viewers: groups.viewerCountOf(c.channelId) })),
+      videoHolds: () => mediaPlane?.videoHolds() ?? { behind: 0, 'slow-link': 0 },
     });
     const verifier = await loadTicketVerifier(config, logger);
     const media = new MediaPlane({
@@ -111,6 +113,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       loopLagMs: () => loop.lagMs,
       udp: { maxSessions: config.udpMaxSessions, bindAddress: udpBindAddress(config.host), ...options.udp },
     });
+    mediaPlane = media;
     let http: UnitHttpServer;
     try {
       http = await UnitHttpServer.listen({

@@ -5,6 +5,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChannelReport, UnitLoad } from '../protocol/control-messages.js';
+import type { VideoHoldReason } from '../protocol/media-messages.js';
 
 export interface UnitMetricSources {
   unitId: string;
@@ -17,6 +18,8 @@ export interface UnitMetricSources {
   loopLagMs(): number;
   /** the channels served here with their media counters (the report's shape) and viewer count */
   channels(): (ChannelReport & { viewers: number })[];
+  /** viewers whose video is held back now, by reason */
+  videoHolds(): Record<VideoHoldReason, number>;
 }
 
 export function createUnitRegistry(src: UnitMetricSources): Registry {
@@ -68,6 +71,15 @@ export function createUnitRegistry(src: UnitMetricSources): Registry {
         this.set({ channel: String(c.channelId), mode: 'udp' }, c.udpViewerIds.length);
         this.set({ channel: String(c.channelId), mode: 'tcp' }, c.viewers - c.udpViewerIds.length);
       }
+    },
+  });
+  new Gauge({
+    name: 'onair_unit_viewers_video_held',
+    help: 'viewers getting audio and text only, by reason: behind (catching up) or slow-link (their link carries less than the channel)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, count] of Object.entries(src.videoHolds())) this.set({ reason }, count);
     },
   });
   collectDefaultMetrics({ register: registry });

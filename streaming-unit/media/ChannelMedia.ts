@@ -4,6 +4,7 @@
  * the TCP viewers and child units' relay links reading the ring. MediaPlane owns the sockets; this is bookkeeping only.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import type { VideoHoldReason } from '../../protocol/media-messages.js';
 import type { RelayCredentials } from './relay-auth.js';
 import { VIEWER_SEND_BOUND } from './limits.js';
 import { RingBuffer, type RingOptionsInput, type RingReader } from './RingBuffer.js';
@@ -62,6 +63,8 @@ export interface ViewerConn {
    * it gets audio and text only until its reports say it caught up.
    */
   behind: boolean;
+  /** why its video is held back, as it was told: `behind` until a slow-link verdict; null when not behind */
+  holdReason: VideoHoldReason | null;
   /** when it last became behind, when it last caught up (performance.now ms), and how long it must stay audio-only */
   behindSince: number;
   caughtUpAt: number;

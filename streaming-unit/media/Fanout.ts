@@ -168,6 +168,7 @@ export class Fanout {
       viewer.behindHoldMs = now - viewer.caughtUpAt < RELAPSE_WINDOW_MS ? Math.min(BEHIND_HOLD_MAX_MS, Math.max(BEHIND_HOLD_MIN_MS, viewer.behindHoldMs * 2)) : 0;
       if (viewer.live) this.leaveLive(viewer);
       this.pump(viewer);
+      viewer.holdReason = 'behind';
       this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'behind' });
       return;
     }
@@ -184,12 +185,14 @@ export class Fanout {
       viewer.behindSince = now;
       viewer.bytesSentAtBehind = viewer.reader.bytesSent;
       viewer.behindHoldMs = Math.min(SLOW_LINK_HOLD_MAX_MS, Math.max(SLOW_LINK_HOLD_MIN_MS, viewer.behindHoldMs * 2));
+      viewer.holdReason = 'slow-link';
       this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'slow-link', retryInMs: viewer.behindHoldMs }, { linkKbps: viewer.linkKbps, channelKbps });
       // Measured again only by the next try: caught up on audio alone, its reports show no backlog.
       viewer.linkKbps = null;
       return;
     }
     viewer.behind = false;
+    viewer.holdReason = null;
     viewer.caughtUpAt = now;
     this.pump(viewer);
     this.#opts.videoHeld(viewer, { t: 'video', held: false });

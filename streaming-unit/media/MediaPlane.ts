@@ -21,7 +21,7 @@
 import { sendInPieces } from '../../protocol/frame-pieces.js';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_CLOSE, type MediaCloseReason } from '../../protocol/media-close-codes.js';
-import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { encodeMessage, parseClientMessage, parseUnitMessage, type ClientMessage, type UnitMessage, type VideoHoldReason } from '../../protocol/media-messages.js';
 import { FrameError, peekFrameHeader, type FrameHeader } from '../../protocol/media-frame.js';
 import type { Logger } from '../../protocol/logger.js';
 import type { TicketVerifier } from '../../protocol/tickets.js';
@@ -167,6 +167,13 @@ export class MediaPlane {
   }
 
   /** UDP mode: its sessions and counters (tests, metrics). */
+  /** Viewers whose video is held back now, by reason (for /metrics). */
+  videoHolds(): Record<VideoHoldReason, number> {
+    const holds = { behind: 0, 'slow-link': 0 };
+    for (const media of this.#channels.values()) for (const viewer of media.viewers) if (viewer.holdReason) holds[viewer.holdReason]++;
+    return holds;
+  }
+
   get udp(): UdpPlane {
     return this.#udp;
   }
@@ -356,6 +363,7 @@ export class MediaPlane {
       live: false,
       report: null,
       behind: false,
+      holdReason: null,
       behindSince: 0,
       caughtUpAt: -Infinity,
       behindHoldMs: 0,

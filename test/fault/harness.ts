@@ -232,32 +232,38 @@ export async function activeHost(lab: Lab, timeoutMs = 30_000): Promise<CsmHostN
 }
 
 /**
- * Brings the pair back to a steady state with `active` serving: whatever of the other host's CSM and
- * keepalived is not running is started again, its cable plugged, and this waits until it is a healthy
- * backup whose keepalived is BACKUP (so it can take over again), the VIP on `active` alone and every
- * unit registered with it.
+ * Brings the pair back to a steady state: whatever of the standby's CSM and keepalived is not running
+ * is started again, its cable plugged, and this waits until one host holds the VIP alone with an
+ * active CSM, the other is a healthy backup whose keepalived is BACKUP (so it can take over again), and
+ * every unit is registered. Which host ends up active is read at each check, not fixed at the start:
+ * after a partition heals the two may still trade the VIP for a while (README, High availability).
  */
 export async function settle(lab: Lab, timeoutMs = 40_000): Promise<{ active: CsmHostName; standby: CsmHostName }> {
-  const active = await activeHost(lab, timeoutMs);
-  const standby = OTHER[active];
-  await lab.linkUp(standby);
-  if (!lab.alive(standby, 'csm')) await lab.start(standby, 'csm');
-  if (!lab.alive(standby, 'keepalived')) await lab.start(standby, 'keepalived');
-  await waitFor(`${standby} to be a healthy backup with keepalived BACKUP, the VIP on ${active} alone, every unit registered`, async () => {
-    const [health, holders, units] = await Promise.all([lab.csmHealth(standby), lab.vipHolders(), lab.units()]);
-    const state = keepalivedState(lab, standby);
-    return (
-      health.status === 200 &&
-      health.role === 'backup' &&
-      state?.event === 'BACKUP' &&
-      holders.length === 1 &&
-      holders[0] === active &&
+  const first = await activeHost(lab, timeoutMs);
+  const other = OTHER[first];
+  await lab.linkUp(other);
+  if (!lab.alive(other, 'csm')) await lab.start(other, 'csm');
+  if (!lab.alive(other, 'keepalived')) await lab.start(other, 'keepalived');
+  let steady: { active: CsmHostName; standby: CsmHostName } | null = null;
+  await waitFor('one host active with the VIP alone, the other a healthy backup with keepalived BACKUP, every unit registered', async () => {
+    const holders = await lab.vipHolders();
+    if (holders.length !== 1) return false;
+    const active = holders[0] as CsmHostName;
+    const standby = OTHER[active];
+    const [activeHealth, standbyHealth, units] = await Promise.all([lab.csmHealth(active), lab.csmHealth(standby), lab.units()]);
+    const ok =
+      activeHealth.status === 200 &&
+      activeHealth.role === 'active' &&
+      standbyHealth.status === 200 &&
+      standbyHealth.role === 'backup' &&
+      keepalivedState(lab, standby)?.event === 'BACKUP' &&
       units !== null &&
       units.length > 0 &&
-      units.every((u) => u.state === 'up' && u.connected)
-    );
+      units.every((u) => u.state === 'up' && u.connected);
+    if (ok) steady = { active, standby };
+    return ok;
   }, timeoutMs, 200);
-  return { active, standby };
+  return steady!;
 }
 
 export const percentile = (values: readonly number[], p: number): number | null => {

@@ -423,6 +423,11 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
       { t: 'video', held: true, reason: 'behind' },
       { t: 'video', held: false },
     ]);
+    // Operators see it in /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${unit.port}/metrics`)).text();
+    const held = (reason: string): number => Number(new RegExp(`^onair_unit_viewers_video_held\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.equal(held('slow-link'), 1, 'one viewer held for its link');
+    assert.equal(held('behind'), 0, 'none catching up');
   });
 
   it('the web client learns of the hold: videoHold and a video event, cleared when video comes back', async () => {

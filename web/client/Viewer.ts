@@ -22,7 +22,7 @@
  */
 import { PieceJoiner } from '../../protocol/frame-pieces.js';
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
-import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage, type VideoHoldReason } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { attemptCsm, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
@@ -70,7 +70,7 @@ export type ViewerEvents = {
 
 /** Why the unit holds this viewer's video back, as it said, and when it tries video again (`now()` clock; null: once caught up). */
 export interface VideoHold {
-  reason: 'behind' | 'slow-link';
+  reason: VideoHoldReason;
   retryAt: number | null;
 }
 
