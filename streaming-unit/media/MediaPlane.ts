@@ -166,7 +166,6 @@ export class MediaPlane {
     return this.#limiter.count(ip);
   }
 
-  /** UDP mode: its sessions and counters (tests, metrics). */
   /** Viewers whose video is held back now, by reason (for /metrics). */
   videoHolds(): Record<VideoHoldReason, number> {
     const holds = { behind: 0, 'slow-link': 0 };
@@ -174,6 +173,7 @@ export class MediaPlane {
     return holds;
   }
 
+  /** UDP mode: its sessions and counters (tests, metrics). */
   get udp(): UdpPlane {
     return this.#udp;
   }
