@@ -15,10 +15,13 @@
  *       names as cheaper): packets of a 12-byte RTP header + `chunk` bytes paced at `mbps` (one
  *       viewer's worth is 2; default here 400), counted as the child receives them; `gbpsPerCore` is
  *       what arrived ÷ this process's CPU, `sentGbps` ÷ `cpu.cores` the sending cost alone. Measured
- *       (2-vCPU VM): 1.49–1.54 Gbit/s sent per core against 0.47 for `loop`; the packets leave
- *       (the kernel's UDP OutDatagrams grow by as many, no receive-buffer errors) but the child's
- *       native track hands on only a few percent of them — not explained yet, so only the sending
- *       side is established.
+ *       (2-vCPU VM): 1.49–1.54 Gbit/s sent per core against 0.47 for `loop`. The child's native track
+ *       hands on everything at 20 Mbit/s, then less the more is offered: 29 Mbit/s received at 50,
+ *       18 at 100, 7 at 400, while the kernel delivers every packet to its socket (InDatagrams grows
+ *       by as many as OutDatagrams, no RcvbufErrors). That points at the one JavaScript callback per
+ *       RTP packet on the receiving side (~3,000 a second here), not at the path: only the sending
+ *       side is measured by this mode, and a Node load generator for RTP viewers would need the
+ *       packets joined into frames before JavaScript (a native depacketizer).
  *
  * `viewersPerCoreAt2Mbps` scales the measured cost per viewer to one core. On loopback the kernel's
  * receive path of the viewers' sockets is partly charged to the sender (softirq): system time is an
