@@ -17,7 +17,7 @@
  *       what arrived ÷ this process's CPU, `sentGbps` ÷ `cpu.cores` the sending cost alone. Measured
  *       (2-vCPU VM): 1.49–1.54 Gbit/s sent per core against 0.47 for `loop`. The child's native track
  *       hands on everything at 20 Mbit/s, then less the more is offered: 29 Mbit/s received at 50,
- *       18 at 100, 7 at 400, while the kernel delivers every packet to its socket (InDatagrams grows
+ *       11–18 at 100, 7 at 400, while the kernel delivers every packet to its socket (InDatagrams grows
  *       by as many as OutDatagrams, no RcvbufErrors). That points at the one JavaScript callback per
  *       RTP packet on the receiving side (~3,000 a second here), not at the path: only the sending
  *       side is measured by this mode, and a Node load generator for RTP viewers would need the
