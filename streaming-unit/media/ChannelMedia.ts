@@ -59,12 +59,11 @@ export interface ViewerConn {
   /** the viewer's last report (report message), for the unit's per-viewer reports */
   report: { loss: number; latencyMs: number | null; rxKbps: number | null; at: number } | null;
   /**
-   * The viewer's own reports say it is far behind (kernel and network queues the unit cannot see):
-   * it gets audio and text only until its reports say it caught up.
+   * Its video is held back (audio and text go on), and why, as it was told: `behind`, its own reports
+   * say it is far behind (kernel and network queues the unit cannot see), until they say it caught
+   * up; `slow-link`, its link carried less than the channel. null: video flows.
    */
-  behind: boolean;
-  /** why its video is held back, as it was told: `behind` until a slow-link verdict; null when not behind */
-  holdReason: VideoHoldReason | null;
+  videoHold: VideoHoldReason | null;
   /** when it last became behind, when it last caught up (performance.now ms), and how long it must stay audio-only */
   behindSince: number;
   caughtUpAt: number;

@@ -116,7 +116,7 @@ export class Fanout {
     if (viewer.mode === 'udp') bytes = this.#opts.udp.pump(viewer);
     else ws.cork(() => {
       for (;;) {
-        const congested = viewer.behind || ws.getBufferedAmount() >= bound;
+        const congested = viewer.videoHold !== null || ws.getBufferedAmount() >= bound;
         if (congested !== reader.congested) reader.setCongested(congested);
         const frame = reader.next();
         if (!frame) break;
@@ -128,7 +128,7 @@ export class Fanout {
       }
     });
     if (bytes > 0) this.#opts.meter.addEgressBytes(bytes);
-    if (!dropped && viewer.mode === 'tcp' && !viewer.behind && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
+    if (!dropped && viewer.mode === 'tcp' && viewer.videoHold === null && reader.caughtUp && reader.mode === 'full' && !reader.waitingForKeyframe && ws.getBufferedAmount() < LIVE_ENTER_BOUND) {
       this.#goLive(viewer);
     }
     const { videoSkipped, drops } = viewer.reader;
@@ -158,8 +158,8 @@ export class Fanout {
     const report = viewer.report;
     const delay = report?.latencyMs ?? null;
     if (delay === null) return;
-    if (!viewer.behind && delay > BEHIND_ENTER_MS) {
-      viewer.behind = true;
+    if (viewer.videoHold === null && delay > BEHIND_ENTER_MS) {
+      viewer.videoHold = 'behind';
       viewer.behindSince = now;
       viewer.linkKbps = null;
       viewer.bytesSentAtBehind = viewer.reader.bytesSent;
@@ -168,11 +168,10 @@ export class Fanout {
       viewer.behindHoldMs = now - viewer.caughtUpAt < RELAPSE_WINDOW_MS ? Math.min(BEHIND_HOLD_MAX_MS, Math.max(BEHIND_HOLD_MIN_MS, viewer.behindHoldMs * 2)) : 0;
       if (viewer.live) this.leaveLive(viewer);
       this.pump(viewer);
-      viewer.holdReason = 'behind';
       this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'behind' });
       return;
     }
-    if (!viewer.behind) return;
+    if (viewer.videoHold === null) return;
     viewer.unitLagMaxMs = Math.max(viewer.unitLagMaxMs, this.#opts.loopLagMs());
     const spellMs = now - viewer.behindSince;
     if (delay >= BEHIND_EXIT_MS && report?.rxKbps != null && spellMs >= DRAIN_MEASURE_MIN_MS) {
@@ -185,14 +184,13 @@ export class Fanout {
       viewer.behindSince = now;
       viewer.bytesSentAtBehind = viewer.reader.bytesSent;
       viewer.behindHoldMs = Math.min(SLOW_LINK_HOLD_MAX_MS, Math.max(SLOW_LINK_HOLD_MIN_MS, viewer.behindHoldMs * 2));
-      viewer.holdReason = 'slow-link';
+      viewer.videoHold = 'slow-link';
       this.#opts.videoHeld(viewer, { t: 'video', held: true, reason: 'slow-link', retryInMs: viewer.behindHoldMs }, { linkKbps: viewer.linkKbps, channelKbps });
       // Measured again only by the next try: caught up on audio alone, its reports show no backlog.
       viewer.linkKbps = null;
       return;
     }
-    viewer.behind = false;
-    viewer.holdReason = null;
+    viewer.videoHold = null;
     viewer.caughtUpAt = now;
     this.pump(viewer);
     this.#opts.videoHeld(viewer, { t: 'video', held: false });

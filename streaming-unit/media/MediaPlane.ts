@@ -169,7 +169,7 @@ export class MediaPlane {
   /** Viewers whose video is held back now, by reason (for /metrics). */
   videoHolds(): Record<VideoHoldReason, number> {
     const holds = { behind: 0, 'slow-link': 0 };
-    for (const media of this.#channels.values()) for (const viewer of media.viewers) if (viewer.holdReason) holds[viewer.holdReason]++;
+    for (const media of this.#channels.values()) for (const viewer of media.viewers) if (viewer.videoHold) holds[viewer.videoHold]++;
     return holds;
   }
 
@@ -362,8 +362,7 @@ export class MediaPlane {
       mode: 'tcp',
       live: false,
       report: null,
-      behind: false,
-      holdReason: null,
+      videoHold: null,
       behindSince: 0,
       caughtUpAt: -Infinity,
       behindHoldMs: 0,

@@ -319,7 +319,7 @@ describe('media plane: a viewer that reports being behind', () => {
     publisher.sendBinary(video(60, 0, true));
     await viewer.waitForMessages(1);
     report(5000);
-    await until(() => [...unit.media.channel(60)!.viewers][0]!.behind, 'the unit took the report');
+    await until(() => [...unit.media.channel(60)!.viewers][0]!.videoHold !== null, 'the unit took the report');
     for (const f of [video(60, 1, false), audio(60, 2), video(60, 3, true), audio(60, 4)]) publisher.sendBinary(f);
     await viewer.waitForMessages(3);
     const seqs = (): number[] => viewer.messages.map((m) => peekFrameHeader(m).seq);
@@ -330,7 +330,7 @@ describe('media plane: a viewer that reports being behind', () => {
     await viewer.waitForMessages(4);
     assert.deepEqual(seqs(), [0, 2, 4, 6], 'between the two thresholds it stays behind');
     report(100);
-    await until(() => ![...unit.media.channel(60)!.viewers][0]!.behind, 'caught up');
+    await until(() => [...unit.media.channel(60)!.viewers][0]!.videoHold === null, 'caught up');
     for (const f of [video(60, 7, false), video(60, 8, true), audio(60, 9)]) publisher.sendBinary(f);
     await viewer.waitForMessages(6);
     assert.deepEqual(seqs(), [0, 2, 4, 6, 8, 9], 'video again from the next keyframe');
@@ -339,14 +339,14 @@ describe('media plane: a viewer that reports being behind', () => {
     // even when its next report says it caught up.
     const conn = [...unit.media.channel(60)!.viewers][0]!;
     report(5000);
-    await until(() => conn.behind, 'behind again');
+    await until(() => conn.videoHold !== null, 'behind again');
     assert.ok(conn.behindHoldMs >= 5000, 'held audio-only for at least five seconds');
     report(100);
     publisher.sendBinary(video(60, 10, true));
     publisher.sendBinary(audio(60, 11));
     await viewer.waitForMessages(7);
     assert.deepEqual(seqs().slice(6), [11], 'still audio only within the hold');
-    assert.equal(conn.behind, true);
+    assert.equal(conn.videoHold, 'behind');
   });
 });
 
@@ -393,15 +393,15 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
       [fast, channelKbps * 10],
     ] as const;
     for (const [ws, rx] of links) report(ws, 5000, rx);
-    await until(() => conns.get('slow-link')!.behind && conns.get('fast-link')!.behind, 'both behind');
+    await until(() => conns.get('slow-link')!.videoHold !== null && conns.get('fast-link')!.videoHold !== null, 'both behind');
     await spellOfAtLeast(DRAIN_MEASURE_MIN_MS);
     for (const [ws, rx] of links) {
       report(ws, 3000, rx);
       report(ws, 100, rx);
     }
-    await until(() => conns.get('fast-link')!.behind === false && conns.get('slow-link')!.behindHoldMs > 0, 'the unit took the reports');
+    await until(() => conns.get('fast-link')!.videoHold === null && conns.get('slow-link')!.behindHoldMs > 0, 'the unit took the reports');
     const slowConn = conns.get('slow-link')!;
-    assert.equal(slowConn.behind, true, 'caught up, but its link cannot carry the channel: still audio only');
+    assert.equal(slowConn.videoHold, 'slow-link', 'caught up, but its link cannot carry the channel: still audio only');
     assert.ok(slowConn.behindHoldMs >= 60_000, `held for a minute at least (${slowConn.behindHoldMs} ms)`);
     const keyframeSeq = nextSeq();
     publisher.sendBinary(video(62, keyframeSeq, true));
@@ -458,14 +458,14 @@ describe('media plane: a viewer whose link is slower than the channel', () => {
     const report = (latencyMs: number): void => viewer.sendText(JSON.stringify({ t: 'report', mode: 'tcp', loss: 0, latencyMs, rxKbps: channelKbps / 4 }));
     const conn = [...unit.media.channel(63)!.viewers][0]!;
     report(5000);
-    await until(() => conn.behind, 'behind');
+    await until(() => conn.videoHold !== null, 'behind');
     await spellOfAtLeast(DRAIN_MEASURE_MIN_MS);
     // This process is the unit's: keep its loop busy for 600 ms, as an overloaded unit's would be.
     const busyUntil = performance.now() + 600;
     while (performance.now() < busyUntil);
     report(3000);
     report(100);
-    await until(() => !conn.behind, 'caught up: video again, no verdict on its link');
+    await until(() => conn.videoHold === null, 'caught up: video again, no verdict on its link');
     assert.ok(conn.unitLagMaxMs >= 100, `the unit saw its own lag (${conn.unitLagMaxMs} ms)`);
   });
 });

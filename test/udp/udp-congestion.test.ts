@@ -7,10 +7,10 @@
  * tries UDP again on its own.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
 import { until } from './checks.js';
-import { nextMode, record, startHarness, type Arrival, type Harness, type TestPublisher } from './udp-harness.js';
+import { nextMode, record, withHarness, type Arrival, type Harness, type TestPublisher } from './udp-harness.js';
 
 const SEND_BOUND = 16 * 1024;
 
@@ -48,14 +48,9 @@ function assertVideoResumesAtKeyframes(arrivals: Arrival[]): void {
 
 describe('UDP mode: a congested data channel', () => {
   let h: Harness;
-  before(async () => {
-    // A small SCTP send buffer (process-wide): bufferedAmount then grows past the bound as soon as a
-    // frame does not fit, instead of after usrsctp's default megabyte.
-    h = await startHarness({}, { udp: { sendBound: SEND_BOUND, hardBound: 64 * 1024 * 1024, sctpSendBufferBytes: 64 * 1024 } });
-  });
-  after(async () => {
-    await h?.shutdown();
-  });
+  // A small SCTP send buffer (process-wide): bufferedAmount then grows past the bound as soon as a
+  // frame does not fit, instead of after usrsctp's default megabyte.
+  withHarness((started) => (h = started), {}, { udp: { sendBound: SEND_BOUND, hardBound: 64 * 1024 * 1024, sctpSendBufferBytes: 64 * 1024 } });
 
   it('skips video but keeps audio over the send bound, and resumes video at a keyframe', { timeout: 20_000 }, async () => {
     h.unit.groups.createGroup(41, 0, 'root');
@@ -126,12 +121,7 @@ describe('UDP mode: a congested data channel', () => {
 
 describe('UDP mode: a viewer whose reports say it is far behind', () => {
   let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.shutdown();
-  });
+  withHarness((started) => (h = started));
 
   it('gets audio only over the data channel while behind, then video again from a keyframe', { timeout: 20_000 }, async () => {
     h.unit.groups.createGroup(43, 0, 'root');
@@ -145,14 +135,14 @@ describe('UDP mode: a viewer whose reports say it is far behind', () => {
     const conn = [...h.unit.media.channel(43)!.viewers].find((v) => v.viewerId === 'udp-behind')!;
 
     latencyMs = 5000;
-    await until(() => conn.behind, 'the unit took the report');
+    await until(() => conn.videoHold !== null, 'the unit took the report');
     const behindFrom = publisher.nextSeq;
     await until(() => frames.filter((f) => f.seq >= behindFrom && f.kind === FrameKind.AUDIO).length >= 20, 'audio goes on');
     const whileBehind = frames.filter((f) => f.seq >= behindFrom);
     assert.ok(whileBehind.every((f) => f.kind === FrameKind.AUDIO && f.path === 'udp'), 'audio only, still over the data channel');
 
     latencyMs = 50;
-    await until(() => !conn.behind, 'caught up');
+    await until(() => conn.videoHold === null, 'caught up');
     const resumeFrom = publisher.nextSeq;
     await until(() => frames.filter((f) => f.seq >= resumeFrom && f.kind === FrameKind.VIDEO).length >= 5, 'video again');
     const firstVideo = frames.find((f) => f.seq >= behindFrom && f.kind === FrameKind.VIDEO)!;

@@ -4,19 +4,14 @@
  * every frame must arrive once, complete and in order, across that switch.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
 import { assertComplete, pathChanges, until } from './checks.js';
-import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
+import { nextMode, record, withHarness, type Harness } from './udp-harness.js';
 
 describe('UDP mode: delivery', () => {
   let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.shutdown();
-  });
+  withHarness((started) => (h = started));
 
   it('brings two viewers from TCP to UDP and delivers every frame complete and in order', { timeout: 20_000 }, async () => {
     h.unit.groups.createGroup(21, 0, 'root');

@@ -5,18 +5,13 @@
  * (the unit sends again what its failed channel carried last; the viewer keeps each frame once).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { assertComplete, longestPause, pathChanges, until } from './checks.js';
-import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
+import { nextMode, record, withHarness, type Harness } from './udp-harness.js';
 
 describe('UDP mode: falling back to TCP', () => {
   let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.shutdown();
-  });
+  withHarness((started) => (h = started));
 
   it('moves a viewer to TCP when the unit’s peer connection closes mid-stream, losing no frame', { timeout: 20_000 }, async () => {
     h.unit.groups.createGroup(31, 0, 'root');

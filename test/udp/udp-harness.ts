@@ -8,6 +8,7 @@
  * keep the test process alive otherwise). Call it from after(); it is safe when start failed half-way.
  */
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { createServer, type Server } from 'node:net';
 import { cleanup as releaseDataChannels } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
@@ -34,6 +35,25 @@ export interface Harness {
   publisher(channelId: number, streamTickMs?: number): Promise<TestPublisher>;
   viewTicket(channelId: number, groupIndex: number, viewerId: string): Promise<string>;
   shutdown(): Promise<void>;
+}
+
+/**
+ * The harness of the describe block this is called in: started before its tests (`overrides` may be
+ * computed then), handed to `use` (which may set it up further), and shut down after them.
+ */
+export function withHarness(
+  use: (harness: Harness) => unknown,
+  overrides: Partial<UnitConfig> | (() => Promise<Partial<UnitConfig>>) = {},
+  unitOptions: StreamingUnitOptions = {},
+): void {
+  let harness: Harness | undefined;
+  before(async () => {
+    harness = await startHarness(typeof overrides === 'function' ? await overrides() : overrides, unitOptions);
+    await use(harness);
+  });
+  after(async () => {
+    await harness?.shutdown();
+  });
 }
 
 export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unitOptions: StreamingUnitOptions = {}): Promise<Harness> {

@@ -7,14 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
 import { parseUnitMessage, type ClientMessage, type UnitMessage } from '../../protocol/media-messages.js';
 import type { RtcPeerConnectionConstructor, RtcPeerConnectionLike } from '../../web/client/rtc.js';
 import { until } from './checks.js';
-import { nextMode, record, startHarness, type Harness } from './udp-harness.js';
+import { nextMode, record, startHarness, withHarness, type Harness } from './udp-harness.js';
 import { freeUdpPortNear } from '../../streaming-unit/media/udp/udp-options.js';
 import { freePortBlock } from '../support/free-port.js';
 
@@ -71,26 +71,33 @@ async function realAnswer(offer: string): Promise<{ sdp: string; pc: RtcPeerConn
   return { sdp: answer.sdp!, pc };
 }
 
+/**
+ * The describe block's unit, streaming `channel` before its tests, and the raw viewers and answering
+ * peer connections they open: all closed after them.
+ */
+function streamingUnit(channel: number, use: (harness: Harness) => void, overrides: Parameters<typeof withHarness>[1] = {}): { raws: RawViewer[]; pcs: { close(): void }[] } {
+  const opened = { raws: [] as RawViewer[], pcs: [] as { close(): void }[] };
+  after(() => {
+    for (const r of opened.raws) r.close();
+    for (const pc of opened.pcs) pc.close();
+  });
+  withHarness(async (harness) => {
+    use(harness);
+    harness.unit.groups.createGroup(channel, 0, 'root');
+    await harness.publisher(channel, 10);
+  }, overrides);
+  return opened;
+}
+
 describe('UDP signalling: bad input closes only that viewer', () => {
   let h: Harness;
-  const raws: RawViewer[] = [];
-  const pcs: { close(): void }[] = [];
+  const { raws, pcs } = streamingUnit(51, (started) => (h = started));
   const raw = async (id: string): Promise<RawViewer> => {
     const r = await RawViewer.open(h, 51, 0, id);
     raws.push(r);
     return r;
   };
 
-  before(async () => {
-    h = await startHarness();
-    h.unit.groups.createGroup(51, 0, 'root');
-    await h.publisher(51, 10);
-  });
-  after(async () => {
-    for (const r of raws) r.close();
-    for (const pc of pcs) pc.close();
-    await h?.shutdown();
-  });
 
   it('refuses bad udp-* messages with MEDIA_BAD_MESSAGE while a UDP viewer keeps streaming', { timeout: 20_000 }, async () => {
     const good = h.viewer(51, 0, 'good');
@@ -183,14 +190,7 @@ describe('UDP signalling: bad input closes only that viewer', () => {
 
 describe('UDP sessions: bounds and teardown', () => {
   let h: Harness;
-  before(async () => {
-    h = await startHarness({ udpMaxSessions: 1 });
-    h.unit.groups.createGroup(52, 0, 'root');
-    await h.publisher(52, 10);
-  });
-  after(async () => {
-    await h?.shutdown();
-  });
+  streamingUnit(52, (started) => (h = started), { udpMaxSessions: 1 });
 
   it('keeps a viewer over udpMaxSessions on TCP, gives it UDP once a session is free, and closes every peer connection with the unit', { timeout: 20_000 }, async () => {
     const first = h.viewer(52, 0, 'bound-1');
@@ -228,19 +228,7 @@ const candidatePorts = (text: string): number[] => [...text.matchAll(/candidate:
 describe('UDP sessions: one port per unit', () => {
   let h: Harness;
   let port: number;
-  const raws: RawViewer[] = [];
-  const pcs: { close(): void }[] = [];
-  before(async () => {
-    port = await freeUdpPort();
-    h = await startHarness({ udpPort: port });
-    h.unit.groups.createGroup(53, 0, 'root');
-    await h.publisher(53, 10);
-  });
-  after(async () => {
-    for (const r of raws) r.close();
-    for (const pc of pcs) pc.close();
-    await h?.shutdown();
-  });
+  const { raws, pcs } = streamingUnit(53, (started) => (h = started), async () => ({ udpPort: (port = await freeUdpPort()) }));
 
   it('offers every viewer the unit\'s udpPort and opens their data channels side by side on it', { timeout: 20_000 }, async () => {
     assert.equal(h.unit.media.udp.port, port);

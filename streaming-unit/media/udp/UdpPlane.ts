@@ -204,7 +204,8 @@ export class UdpPlane {
     const cache = this.#cache(viewer.channelId);
     // Far behind by the viewer's own reports (queues the unit cannot see): the reader skips video,
     // audio and text go on, video again from a keyframe once it caught up — as on TCP.
-    if (reader.congested !== viewer.behind) reader.setCongested(viewer.behind);
+    const behind = viewer.videoHold !== null;
+    if (reader.congested !== behind) reader.setCongested(behind);
     let bytes = 0;
     let skipped = 0;
     for (;;) {
@@ -350,7 +351,7 @@ export class UdpPlane {
     // Congestion of the WebSocket (the reader's flag, set by the TCP pump) says nothing about the data
     // channel, whose own bound applies from now on; left set, it would skip this viewer's video for
     // good. Only the viewer's own reports of being far behind carry over.
-    viewer.reader.setCongested(viewer.behind);
+    viewer.reader.setCongested(viewer.videoHold !== null);
     if (viewer.reader.waitingForKeyframe) this.#host.requestKeyframe(viewer.channelId);
     this.#host.modeChanged(viewer, 'udp');
     this.#host.sendText(viewer, { t: 'mode', mode: 'udp' });
