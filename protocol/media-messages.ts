@@ -7,7 +7,9 @@
  *   client → unit (viewer on /watch, publisher on /ingest):
  *     chat            a chat line; the unit stamps who sent it and fans it out to the whole channel
  *     keyframe        a viewer asks for a keyframe (after loss); the unit passes it on to the publisher
- *     udp-start       a viewer asks for a data channel (UDP mode); the unit answers with udp-offer
+ *     udp-start       a viewer asks for UDP mode; the unit answers with udp-offer. `carrier`: how the
+ *                     chunks travel — `datachannel` (the default: an unordered data channel) or `rtp`
+ *                     (one RTP packet each on a media track, chunk-rtp.ts; cheaper for the unit)
  *     udp-answer      the viewer's SDP answer
  *     udp-candidate   an ICE candidate of the viewer
  *     udp-stop        the viewer wants frames on this WebSocket again (TCP mode)
@@ -15,7 +17,7 @@
  *   unit → client:
  *     chat            a chat line of the channel
  *     keyframe        to the publisher: send a keyframe soon
- *     udp-offer       the unit's SDP offer for the data channel
+ *     udp-offer       the unit's SDP offer for the data channel (or the media track)
  *     udp-candidate   an ICE candidate of the unit
  *     mode            where frames go from now on: `udp` (the data channel) or `tcp` (this socket);
  *                     the unit switches at a frame boundary, so no frame is lost across the
@@ -36,12 +38,13 @@ export const MAX_TEXT_MESSAGE_BYTES = 16 * 1024;
 
 const strict = { additionalProperties: false } as const;
 const Sdp = Type.String({ minLength: 1, maxLength: 12 * 1024 });
+const UdpCarrier = Type.Union([Type.Literal('datachannel'), Type.Literal('rtp')]);
 const Candidate = Type.Object({ t: Type.Literal('udp-candidate'), candidate: Type.String({ maxLength: 1024 }), mid: Type.String({ maxLength: 64 }) }, strict);
 
 export const ClientMessageSchema = Type.Union([
   Type.Object({ t: Type.Literal('chat'), text: Type.String({ minLength: 1, maxLength: MAX_CHAT_LENGTH }) }, strict),
   Type.Object({ t: Type.Literal('keyframe') }, strict),
-  Type.Object({ t: Type.Literal('udp-start') }, strict),
+  Type.Object({ t: Type.Literal('udp-start'), carrier: Type.Optional(UdpCarrier) }, strict),
   Type.Object({ t: Type.Literal('udp-answer'), sdp: Sdp }, strict),
   Candidate,
   Type.Object({ t: Type.Literal('udp-stop') }, strict),
@@ -93,6 +96,8 @@ export const UnitMessageSchema = Type.Union([
   ),
 ]);
 export type UnitMessage = Static<typeof UnitMessageSchema>;
+/** how a UDP viewer's chunks travel: data-channel messages, or RTP packets on a media track */
+export type UdpCarrier = NonNullable<Extract<ClientMessage, { t: 'udp-start' }>['carrier']>;
 /** why a unit holds a viewer's video back (the `video` message) */
 export type VideoHoldReason = NonNullable<Extract<UnitMessage, { t: 'video' }>['reason']>;
 
