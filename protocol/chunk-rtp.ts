@@ -42,14 +42,18 @@ export const TRACK_MESSAGE_MAX_BYTES = 1280 - 12 - 8 - 40;
 /** the most encoded-frame bytes one chunk may carry on a track */
 export const RTP_CHUNK_PAYLOAD_MAX = TRACK_MESSAGE_MAX_BYTES - CHUNK_RTP_PREFIX_BYTES - CHUNK_HEADER_BYTES;
 
-/** One chunk as an RTP packet, ready for `track.sendMessageBinary`. */
-export function rtpPacketOfChunk(chunk: Uint8Array, seq: number, timestamp: number): Buffer {
-  const packet = Buffer.allocUnsafe(CHUNK_RTP_PREFIX_BYTES + chunk.length);
+/**
+ * One chunk as an RTP packet (for `track.sendMessageBinary`, as a Buffer view of it). A Uint8Array,
+ * not a Buffer: the browser client imports this file too, and its pages are built without Node's types.
+ */
+export function rtpPacketOfChunk(chunk: Uint8Array, seq: number, timestamp: number): Uint8Array {
+  const packet = new Uint8Array(CHUNK_RTP_PREFIX_BYTES + chunk.length);
+  const header = new DataView(packet.buffer);
   packet[0] = 0x80;
   packet[1] = 0x80 | CHUNK_RTP_PAYLOAD_TYPE;
-  packet.writeUInt16BE(seq & 0xffff, 2);
-  packet.writeUInt32BE(timestamp >>> 0, 4);
-  packet.writeUInt32BE(CHUNK_RTP_SSRC, 8);
+  header.setUint16(2, seq & 0xffff);
+  header.setUint32(4, timestamp >>> 0);
+  header.setUint32(8, CHUNK_RTP_SSRC);
   packet[RTP_HEADER_BYTES] = VP8_DESCRIPTOR;
   packet[RTP_HEADER_BYTES + 1] = VP8_INTER_FRAME_TAG;
   packet.set(chunk, CHUNK_RTP_PREFIX_BYTES);

@@ -1,9 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_PREFIX_BYTES, CHUNK_RTP_SSRC, RTP_CHUNK_PAYLOAD_MAX, TRACK_MESSAGE_MAX_BYTES, chunkOfEncodedFrame, chunkOfRtpPacket, rtpPacketOfChunk } from '../../protocol/chunk-rtp.js';
+import { CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_PREFIX_BYTES, CHUNK_RTP_SSRC, RTP_CHUNK_PAYLOAD_MAX, TRACK_MESSAGE_MAX_BYTES, chunkOfEncodedFrame, chunkOfRtpPacket, rtpPacketOfChunk as packetBytes } from '../../protocol/chunk-rtp.js';
 import { CHUNK_HEADER_BYTES, splitFrame } from '../../protocol/frame-chunks.js';
 import { FrameKind } from '../../protocol/media-frame.js';
+
+/** rtpPacketOfChunk's packet as a Buffer view (its header read with Buffer's readers) */
+function rtpPacketOfChunk(chunk: Uint8Array, seq: number, timestamp: number): Buffer {
+  const packet = packetBytes(chunk, seq, timestamp);
+  return Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+}
 
 /** the same bytes (a Buffer view and a Uint8Array compare unequal under deepEqual) */
 function assertBytes(actual: Uint8Array | null, expected: Uint8Array): void {

@@ -77,6 +77,7 @@ export class ChunkCache {
   /** One packet per chunk: sequence number and timestamp both count packets (a timestamp each keeps every packet its own frame). */
   #rtpPacket(chunk: Uint8Array): Buffer {
     const n = this.#packets++;
-    return rtpPacketOfChunk(chunk, n, n);
+    const packet = rtpPacketOfChunk(chunk, n, n);
+    return Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
   }
 }
