@@ -1,30 +1,42 @@
 /**
- * The viewer's side of one data-channel session with its unit: the unit offers, this answers.
+ * The viewer's side of one UDP session with its unit: the unit offers, this answers.
  * `offer(sdp)` applies the unit's offer and produces the answer; the unit's candidates go through
  * `remoteCandidate`. Everything to send to the unit comes out of `signal`: the answer first, then this
  * side's candidates (held until the answer is out — the unit refuses a candidate before the answer).
  * The unit's candidates are held until its offer is applied, for the same reason here.
  *
- * The unit creates the data channel; it arrives through `ondatachannel`. Its messages are handed on
- * as bytes (`chunk`); `open` and `closed` report its life. `close()` ends it quietly. Environment-free:
- * the RTCPeerConnection constructor is injected (rtc.ts).
+ * The chunks come on one of two carriers (`udp-start`'s `carrier`, protocol/chunk-rtp.ts):
+ * - `datachannel`: the unit creates a data channel; it arrives through `ondatachannel`, each message
+ *   a chunk; open when the channel is;
+ * - `rtp`: the unit offers one sendonly video track, each RTP packet a chunk. A browser hands a
+ *   track's packets to JavaScript only through encoded transforms, so the peer connection is made
+ *   with `encodedInsertableStreams: true` and the track's receiver gives its encoded frames
+ *   ([0x01, chunk…]) to a reader here; nothing goes on to a decoder. Open when the connection is
+ *   connected (DTLS-SRTP up) and the track has arrived.
+ * Chunks are handed on as bytes (`chunk`); `open` and `closed` report the session's life. `close()`
+ * ends it quietly. Environment-free: the RTCPeerConnection constructor is injected (rtc.ts; in Node,
+ * node-datachannel's polyfill for data channels, NodeRtpPeerConnection for RTP).
  */
-import type { ClientMessage } from '../../protocol/media-messages.js';
-import type { RtcDataChannelLike, RtcPeerConnectionConstructor, RtcPeerConnectionLike } from './rtc.js';
+import { chunkOfEncodedFrame } from '../../protocol/chunk-rtp.js';
+import type { ClientMessage, UdpCarrier } from '../../protocol/media-messages.js';
+import type { RtcDataChannelLike, RtcEncodedFrameLike, RtcPeerConnectionConstructor, RtcPeerConnectionLike, RtcReaderLike, RtcTrackEventLike } from './rtc.js';
 import { messageBytes } from './socket.js';
 
 export interface UdpLinkHandlers {
   signal(message: Extract<ClientMessage, { t: 'udp-answer' | 'udp-candidate' }>): void;
   chunk(bytes: Uint8Array): void;
   open(): void;
-  /** the data channel closed or the peer connection failed (not after close()) */
+  /** the data channel closed, the track's frames ended or the peer connection failed (not after close()) */
   closed(why: string): void;
 }
 
 export class UdpLink {
   readonly #pc: RtcPeerConnectionLike;
   readonly #handlers: UdpLinkHandlers;
+  readonly carrier: UdpCarrier;
   #dc: RtcDataChannelLike | null = null;
+  /** the RTP carrier's frames, once its track arrived */
+  #frames: RtcReaderLike<RtcEncodedFrameLike> | null = null;
   #closed = false;
   #opened = false;
   #answerSent = false;
@@ -32,9 +44,11 @@ export class UdpLink {
   #localCandidates: { candidate: string; mid: string }[] = [];
   #remoteCandidates: { candidate: string; sdpMid: string }[] = [];
 
-  constructor(RTCPeerConnection: RtcPeerConnectionConstructor, configuration: Record<string, unknown>, handlers: UdpLinkHandlers) {
+  constructor(RTCPeerConnection: RtcPeerConnectionConstructor, configuration: Record<string, unknown>, carrier: UdpCarrier, handlers: UdpLinkHandlers) {
     this.#handlers = handlers;
-    const pc = new RTCPeerConnection({ iceServers: [], ...configuration });
+    this.carrier = carrier;
+    const rtp = carrier === 'rtp';
+    const pc = new RTCPeerConnection({ iceServers: [], ...configuration, ...(rtp ? { encodedInsertableStreams: true } : {}) });
     this.#pc = pc;
     pc.onicecandidate = (event: { candidate?: { candidate?: string; sdpMid?: string | null } | null }) => {
       const c = event.candidate;
@@ -47,8 +61,10 @@ export class UdpLink {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       if (state === 'failed' || state === 'closed') this.#lost(`peer connection ${state}`);
+      else if (state === 'connected' && this.#frames) this.#open();
     };
-    pc.ondatachannel = (event: { channel: RtcDataChannelLike }) => this.#channel(event.channel);
+    if (rtp) pc.ontrack = (event: RtcTrackEventLike) => this.#track(event);
+    else pc.ondatachannel = (event: { channel: RtcDataChannelLike }) => this.#channel(event.channel);
   }
 
   get isOpen(): boolean {
@@ -83,7 +99,9 @@ export class UdpLink {
     this.#closed = true;
     const dc = this.#dc;
     if (dc) dc.onopen = dc.onclose = dc.onerror = dc.onmessage = null;
-    this.#pc.onicecandidate = this.#pc.onconnectionstatechange = this.#pc.ondatachannel = null;
+    this.#pc.onicecandidate = this.#pc.onconnectionstatechange = this.#pc.ondatachannel = this.#pc.ontrack = null;
+    // The reader's pending read resolves as done; its loop sees #closed and reports nothing.
+    this.#frames?.cancel().catch(() => {});
     try {
       dc?.close();
       this.#pc.close();
@@ -111,6 +129,31 @@ export class UdpLink {
     dc.onerror = () => this.#lost('data channel error');
     // node-datachannel hands the channel over already open, and fires no open event after.
     if (dc.readyState === 'open') this.#open();
+  }
+
+  #track(event: RtcTrackEventLike): void {
+    if (this.#closed || this.#frames) return;
+    // Synchronously, inside ontrack: Chromium refuses createEncodedStreams() any later.
+    const reader = event.receiver.createEncodedStreams().readable.getReader();
+    this.#frames = reader;
+    void this.#readFrames(reader);
+    if (this.#pc.connectionState === 'connected') this.#open();
+  }
+
+  async #readFrames(reader: RtcReaderLike<RtcEncodedFrameLike>): Promise<void> {
+    for (;;) {
+      let next: { done: boolean; value?: RtcEncodedFrameLike };
+      try {
+        next = await reader.read();
+      } catch {
+        return this.#lost('track error');
+      }
+      if (next.done) return this.#lost('track ended');
+      if (this.#closed) return;
+      // A frame not shaped as a chunk packet is skipped, as a stray datagram would be.
+      const chunk = next.value ? chunkOfEncodedFrame(new Uint8Array(next.value.data)) : null;
+      if (chunk) this.#handlers.chunk(chunk);
+    }
   }
 
   #open(): void {

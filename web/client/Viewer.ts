@@ -17,12 +17,13 @@
  * newest keyframe), missing frames those gaps skip, the last seq, rejoins, undecodable messages.
  *
  * UDP mode: with `udp` options (an RTCPeerConnection constructor) each socket still starts on TCP,
- * then moves its frames to a data channel and back by ViewerTransport's rules (`mode` event,
- * `forceTcp()`, `tryUdp()`, `stats.udp`); frames stay in seq order, without duplicates, across it.
+ * then moves its frames to UDP — a data channel, or RTP packets on a media track (`udp.carrier`) — and
+ * back by ViewerTransport's rules (`mode` event, `forceTcp()`, `tryUdp()`, `stats.udp`, `carrier`);
+ * frames stay in seq order, without duplicates, across it.
  */
 import { PieceJoiner } from '../../protocol/frame-pieces.js';
 import { decodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
-import { encodeMessage, parseUnitMessage, type ClientMessage, type UnitMessage, type VideoHoldReason } from '../../protocol/media-messages.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage, type UdpCarrier, type UnitMessage, type VideoHoldReason } from '../../protocol/media-messages.js';
 import { backoffDelay, Delay } from '../../protocol/backoff.js';
 import { attemptCsm, MediaClientError } from './errors.js';
 import type { CsmApi, JoinResult } from './CsmApi.js';
@@ -44,7 +45,7 @@ export interface ViewerOptions {
   rejoinMaxMs?: number;
   /** clock for stats (default Date.now; performance.now works too) */
   now?: () => number;
-  /** UDP mode (data channels); without it the viewer stays on TCP */
+  /** UDP mode (a data channel or an RTP track, `carrier`); without it the viewer stays on TCP */
   udp?: UdpViewerOptions;
   /** how often a `report` goes to the unit (default 2000 ms; 0: never) */
   reportIntervalMs?: number;
@@ -163,9 +164,14 @@ export class Viewer {
     return this.#videoHold;
   }
 
-  /** where frames come from now: the WebSocket (tcp) or the data channel (udp) */
+  /** where frames come from now: the WebSocket (tcp) or UDP (udp) */
   get mode(): ViewerMode {
     return this.#transport.mode;
+  }
+
+  /** how the chunks travel while `mode` is udp: the `udp.carrier` option; null without UDP */
+  get carrier(): UdpCarrier | null {
+    return this.#transport.carrier;
   }
 
   /** Back to TCP now, and no UDP until tryUdp(). */

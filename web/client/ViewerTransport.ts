@@ -4,26 +4,27 @@
  *
  * Each watch socket starts on TCP: the unit sends frames on it at once (a fast first picture). Then,
  * when UDP is wanted, offered by the CSM (`transports`) and an RTCPeerConnection constructor was
- * injected, it sends `udp-start` and answers the unit's offer (UdpLink). Frames move to the data
- * channel when the unit says `mode: udp`, and back when it says `mode: tcp`; FrameSequencer keeps
- * them in seq order without duplicates across both switches.
+ * injected, it sends `udp-start` and answers the unit's offer (UdpLink). Frames move to UDP when the
+ * unit says `mode: udp`, and back when it says `mode: tcp`; FrameSequencer keeps them in seq order
+ * without duplicates across both switches. On UDP the frames' chunks come on the `carrier` asked for
+ * in udp-start: a data channel, or RTP packets on a media track (cheaper for the unit; chunk-rtp.ts).
  *
  * Back to TCP (`udp-stop`):
  * - `timeout`: the unit has not switched within `openTimeoutMs` (UDP blocked, NAT): not tried again
  *   on its own — `tryUdp()` does;
  * - `loss`: more than `lossThreshold` of the frames lost over `lossWindowMs` (or chunks arriving and
  *   nothing coming out of them): tried again after a back-off that doubles each time;
- * - `closed`: the data channel or peer connection died here; `unit`: the unit moved us back
+ * - `closed`: the data channel, the track or the peer connection died here; `unit`: the unit moved us back
  *   (its side failed); `refused`: the unit answered `mode: tcp` to udp-start (its UDP sessions full,
  *   or UDP off) — these are tried again on the next socket;
  * - `forced`: `forceTcp()`, until `tryUdp()`.
- * A video loss on the data channel asks the unit for a keyframe (`keyframe`, at most one per
+ * A video loss on UDP asks the unit for a keyframe (`keyframe`, at most one per
  * `keyframeRequestIntervalMs`). Every `reportIntervalMs` a `report` {mode, loss, latencyMs, rxKbps} goes to
  * the unit. Timers are the only environment it needs; the WebRTC constructor is injected.
  */
 import { backoffDelay } from '../../protocol/backoff.js';
 import type { Frame } from '../../protocol/media-frame.js';
-import type { ClientMessage, UnitMessage } from '../../protocol/media-messages.js';
+import type { ClientMessage, UdpCarrier, UnitMessage } from '../../protocol/media-messages.js';
 import { FrameSequencer, type FramePath } from './FrameSequencer.js';
 import type { RtcPeerConnectionConstructor } from './rtc.js';
 import { UdpLink } from './UdpLink.js';
@@ -32,8 +33,16 @@ export type ViewerMode = 'tcp' | 'udp';
 export type UdpFallbackReason = 'timeout' | 'loss' | 'closed' | 'unit' | 'refused' | 'forced' | 'failed';
 
 export interface UdpViewerOptions {
-  /** the browser's RTCPeerConnection, or node-datachannel's polyfill in Node */
+  /**
+   * the browser's RTCPeerConnection; in Node node-datachannel's polyfill for the data channel,
+   * NodeRtpPeerConnection for RTP
+   */
   RTCPeerConnection: RtcPeerConnectionConstructor;
+  /**
+   * how the chunks travel (default `datachannel`); `rtp` needs encoded transforms in a browser
+   * (`RTCRtpReceiver.prototype.createEncodedStreams`)
+   */
+  carrier?: UdpCarrier;
   /** merged into `{ iceServers: [] }` (Node: e.g. `{ bindAddress: '127.0.0.1' }`) */
   rtcConfiguration?: Record<string, unknown>;
   /** try UDP as soon as a socket opens (default true); false: only on tryUdp() */
@@ -66,6 +75,8 @@ export interface ViewerTransportOptions {
 export interface UdpStats {
   /** where frames come from now */
   mode: ViewerMode;
+  /** how the chunks travel while mode is `udp` (the option); null without UDP options */
+  carrier: UdpCarrier | null;
   attempts: number;
   opened: number;
   fallbacks: Record<UdpFallbackReason, number>;
@@ -74,7 +85,7 @@ export interface UdpStats {
   openMs: number | null;
   chunksReceived: number;
   framesOverUdp: number;
-  /** frames the data channel lost (or the unit skipped for congestion: the viewer cannot tell them apart) */
+  /** frames UDP lost (or the unit skipped for congestion: the viewer cannot tell them apart) */
   framesLost: number;
   videoDroppedAwaitingKeyframe: number;
   /** loss share over the last loss window on UDP, 0 on TCP */
@@ -113,6 +124,7 @@ export class ViewerTransport {
   readonly #handlers: ViewerTransportHandlers;
   readonly #stats: UdpStats = {
     mode: 'tcp',
+    carrier: null,
     attempts: 0,
     opened: 0,
     fallbacks: { ...ZERO_FALLBACKS },
@@ -167,6 +179,7 @@ export class ViewerTransport {
     this.#udp = udp
       ? {
           RTCPeerConnection: udp.RTCPeerConnection,
+          carrier: udp.carrier ?? 'datachannel',
           rtcConfiguration: udp.rtcConfiguration ?? {},
           auto: udp.auto ?? true,
           openTimeoutMs: udp.openTimeoutMs ?? 3000,
@@ -179,6 +192,7 @@ export class ViewerTransport {
         }
       : null;
     this.#wanted = this.#udp?.auto ?? false;
+    this.#stats.carrier = this.#udp?.carrier ?? null;
     this.#reportIntervalMs = options.reportIntervalMs ?? 2000;
     this.#keyframeIntervalMs = options.keyframeRequestIntervalMs ?? 500;
     this.#latency = options.latencyMs ?? (() => null);
@@ -188,6 +202,10 @@ export class ViewerTransport {
 
   get mode(): ViewerMode {
     return this.#stats.mode;
+  }
+
+  get carrier(): UdpCarrier | null {
+    return this.#stats.carrier;
   }
 
   get stats(): UdpStats {
@@ -292,7 +310,7 @@ export class ViewerTransport {
     if (!udp || !send || !this.#udpAllowed || this.#attempt !== 'idle') return;
     let link: UdpLink;
     try {
-      link = new UdpLink(udp.RTCPeerConnection, udp.rtcConfiguration, {
+      link = new UdpLink(udp.RTCPeerConnection, udp.rtcConfiguration, udp.carrier, {
         signal: (message) => this.#post(message),
         chunk: (bytes) => this.#chunk(bytes),
         open: () => {},
@@ -307,7 +325,9 @@ export class ViewerTransport {
     this.#attempt = 'negotiating';
     this.#attemptStartedAt = this.#now();
     this.#stats.attempts++;
-    this.#post({ t: 'udp-start' });
+    // The data channel is asked for without a carrier, as before carriers: a unit of before them
+    // refuses an unknown field (and closes the socket), and takes the bare udp-start.
+    this.#post(udp.carrier === 'datachannel' ? { t: 'udp-start' } : { t: 'udp-start', carrier: udp.carrier });
     this.#openTimer = setTimeout(() => {
       this.#openTimer = null;
       if (this.#attempt !== 'negotiating') return;
@@ -350,7 +370,7 @@ export class ViewerTransport {
       this.#clearOpenTimer();
       this.#clearStopTimer();
       if (seq?.draining && this.#udp) {
-        // Frames sent on the data channel before the switch may still be on their way: let them in, briefly.
+        // Frames sent on UDP before the switch may still be on their way: let them in, briefly.
         this.#drainTimer = setTimeout(() => this.#finishDrainNow(), this.#udp.drainMs);
         this.#drainLink = link;
       } else {
@@ -387,7 +407,7 @@ export class ViewerTransport {
     this.#fallBack('failed');
   }
 
-  /** Asks the unit for TCP; the data channel stays until the unit's `mode: tcp` (frames may be on it until then). */
+  /** Asks the unit for TCP; the UDP link stays until the unit's `mode: tcp` (frames may be on it until then). */
   #fallBack(reason: UdpFallbackReason): void {
     this.#recordFallback(reason);
     this.#attempt = 'stopping';

@@ -1,8 +1,9 @@
 /**
- * The slice of WebRTC the viewer uses, as structural types: the browser's RTCPeerConnection and
- * node-datachannel's polyfill (`import { RTCPeerConnection } from 'node-datachannel/polyfill'`) both
- * fit, and both constructors can be passed as `RtcPeerConnectionConstructor` unchanged. Nothing here
- * needs the DOM typings, so the client builds for Node and bundles for the browser alike.
+ * The slice of WebRTC the viewer uses, as structural types: the browser's RTCPeerConnection,
+ * node-datachannel's polyfill (`import { RTCPeerConnection } from 'node-datachannel/polyfill'`, data
+ * channels only) and NodeRtpPeerConnection (Node, the RTP carrier only) all fit, and their
+ * constructors can be passed as `RtcPeerConnectionConstructor` unchanged. Nothing here needs the DOM
+ * typings, so the client builds for Node and bundles for the browser alike.
  */
 
 export interface RtcSessionDescriptionLike {
@@ -27,9 +28,42 @@ export interface RtcDataChannelLike {
   close(): void;
 }
 
+/**
+ * One packet of a media track as an encoded transform hands it over (RTCEncodedVideoFrame): for the
+ * chunk carrier, `data` is [0x01, chunk…] (protocol/chunk-rtp.ts).
+ */
+export interface RtcEncodedFrameLike {
+  readonly data: ArrayBuffer;
+}
+
+/** A WHATWG ReadableStream and its reader, as much of them as the client uses. */
+export interface RtcReadableLike<T> {
+  getReader(): RtcReaderLike<T>;
+}
+
+export interface RtcReaderLike<T> {
+  read(): Promise<{ done: boolean; value?: T }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * A track's receiver with encoded transforms turned on (`encodedInsertableStreams: true` in the
+ * configuration). Chromium allows `createEncodedStreams()` once per receiver, and only synchronously
+ * inside `ontrack`; its `writable` (towards the decoder) is not used — nothing is decoded from it.
+ */
+export interface RtcRtpReceiverLike {
+  createEncodedStreams(): { readable: RtcReadableLike<RtcEncodedFrameLike> };
+}
+
+export interface RtcTrackEventLike {
+  readonly receiver: RtcRtpReceiverLike;
+}
+
 export interface RtcPeerConnectionLike {
   readonly connectionState: string;
   ondatachannel: ((event: any) => void) | null;
+  /** the RTP carrier's track (RtcTrackEventLike); never fires on the data-channel carrier */
+  ontrack: ((event: any) => void) | null;
   onicecandidate: ((event: any) => void) | null;
   onconnectionstatechange: ((event: any) => void) | null;
   setRemoteDescription(description: { type: 'offer'; sdp: string }): Promise<void>;
