@@ -1,7 +1,8 @@
 /**
  * UDP-mode tests without a CSM: a real StreamingUnit in this process (port 0, groups created
  * directly, tickets signed with a key made for the run), a publisher on a real WebSocket (`ws`), and
- * viewers that are the real client (Viewer + node-datachannel's RTCPeerConnection polyfill) joining
+ * viewers that are the real client (Viewer + node-datachannel: its RTCPeerConnection polyfill for the
+ * data-channel carrier, NodeRtpPeerConnection over its native API for the rtp carrier) joining
  * through a stand-in for the CSM's join call. Everything is on loopback.
  *
  * `shutdown()` closes what the harness made, then node-datachannel (`cleanup()`: its threads would
@@ -15,21 +16,27 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { Codec, encodeFrame, FrameKind, type Frame } from '../../protocol/media-frame.js';
-import { parseUnitMessage } from '../../protocol/media-messages.js';
+import { parseUnitMessage, type UdpCarrier } from '../../protocol/media-messages.js';
 import { generateTicketKeys, TicketSigner } from '../../protocol/tickets.js';
 import { loadUnitConfig, type UnitConfig } from '../../streaming-unit/config.js';
 import { StreamingUnit, type StreamingUnitOptions } from '../../streaming-unit/StreamingUnit.js';
 import type { JoinResult } from '../../web/client/CsmApi.js';
+import { NodeRtpPeerConnection } from '../../web/client/NodeRtpPeerConnection.js';
 import { Viewer, type ViewerOptions } from '../../web/client/Viewer.js';
 import type { UdpViewerOptions } from '../../web/client/ViewerTransport.js';
 import { waitFor } from '../support/processes.js';
 
 const logger = pino({ level: process.env.UDP_TEST_LOG ?? 'silent' });
 export const UNIT_ID = 'u-udp';
+/** the UDP carriers, for the tests that run once on each */
+export const CARRIERS: readonly UdpCarrier[] = ['datachannel', 'rtp'];
 
 export interface Harness {
   unit: StreamingUnit;
-  /** a viewer of `channelId` in group `groupIndex`; `udp: null` makes a TCP-only viewer */
+  /**
+   * a viewer of `channelId` in group `groupIndex`; `udp: null` makes a TCP-only viewer. The
+   * RTCPeerConnection given to it fits `udp.carrier` (default the data channel).
+   */
   viewer(channelId: number, groupIndex: number, viewerId: string, options?: { udp?: Partial<UdpViewerOptions> | null; reportIntervalMs?: number; latencyMs?: ViewerOptions['latencyMs'] }): Viewer;
   /** a publisher of `channelId`; with `streamTickMs` it streams, and resolves once the unit's ring holds a keyframe and a few frames (so a viewer starting then gets its first frames over TCP) */
   publisher(channelId: number, streamTickMs?: number): Promise<TestPublisher>;
@@ -108,7 +115,8 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
             transports: ['udp', 'tcp'],
           }),
         };
-        const udp = options.udp === null ? undefined : { RTCPeerConnection, rtcConfiguration: { bindAddress: '127.0.0.1' }, ...options.udp };
+        const PeerConnection = options.udp?.carrier === 'rtp' ? NodeRtpPeerConnection : RTCPeerConnection;
+        const udp = options.udp === null ? undefined : { RTCPeerConnection: PeerConnection, rtcConfiguration: { bindAddress: '127.0.0.1' }, ...options.udp };
         const viewerOptions: ViewerOptions = { api, WebSocket, channelId, maxAttempts: 3, rejoinMinMs: 50, rejoinMaxMs: 200, now: () => performance.now(), udp, reportIntervalMs: options.reportIntervalMs ?? 2000, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}) };
         const viewer = new Viewer(viewerOptions);
         viewers.push(viewer);
