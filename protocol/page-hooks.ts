@@ -2,7 +2,7 @@
  * `window.onair` of the broadcast and watch pages: the live objects the pages keep up to date and the
  * end-to-end tests and `onair bench browser` read (page.evaluate). Declared once for both sides.
  */
-import type { VideoHoldReason } from './media-messages.js';
+import type { UdpCarrier, VideoHoldReason } from './media-messages.js';
 
 export type BroadcastPageState = 'ready' | 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 
@@ -50,6 +50,11 @@ export interface WatchHook {
   state: WatchState;
   /** null before the first join */
   mode: 'udp' | 'tcp' | null;
+  /**
+   * how the chunks travel while mode is 'udp': RTP packets on a media track where the browser has
+   * encoded transforms, else a data channel (or as `&carrier=` asked); null on a page with no channel
+   */
+  carrier: UdpCarrier | null;
   viewerId: string | null;
   /** the unit holds the video back (audio goes on): why; null while video flows */
   videoHold: VideoHoldReason | null;

@@ -1,9 +1,11 @@
 /**
- * The watch page's entry (`/watch.html?channel=N`, `&transport=tcp` to start on TCP): finds the
- * page's elements and starts a WatchPage (watch/WatchPage.ts) on the channel in the address.
+ * The watch page's entry (`/watch.html?channel=N`, `&transport=tcp` to start on TCP,
+ * `&carrier=datachannel` for UDP over a data channel even where RTP could carry it): finds the page's
+ * elements and starts a WatchPage (watch/WatchPage.ts) on the channel in the address.
  */
 import { WatchPage, type WatchElements } from './watch/WatchPage.js';
 import { emptyHook, installHook } from './watch/WatchStats.js';
+import { chooseUdpCarrier } from './watch/udp-carrier.js';
 
 function element<T extends HTMLElement>(selector: string): T {
   const found = document.querySelector<T>(selector);
@@ -36,7 +38,7 @@ if (!Number.isInteger(channelId) || channelId < 1) {
   elements.status.textContent = 'error: no channel in the address (watch.html?channel=N)';
   elements.status.dataset['state'] = document.documentElement.dataset['state'] = 'error';
 } else {
-  const page = new WatchPage(elements, { channelId, forceTcp: params.get('transport') === 'tcp' });
+  const page = new WatchPage(elements, { channelId, forceTcp: params.get('transport') === 'tcp', carrier: chooseUdpCarrier(params.get('carrier')) });
   page.start();
   addEventListener('pagehide', () => page.close());
 }

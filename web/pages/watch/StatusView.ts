@@ -4,6 +4,7 @@
  * also goes on `#status` and on the page's root as `data-state`, for the stylesheet (the status
  * pill's colour, a dimmed picture while reconnecting).
  */
+import type { UdpCarrier } from '../../../protocol/media-messages.js';
 import type { WatchState, WatchStatsHook } from './WatchStats.js';
 
 export interface StatusElements {
@@ -14,6 +15,8 @@ export interface StatusElements {
   dropped: HTMLElement;
   latency: HTMLElement;
 }
+
+const CARRIER_NAMES: Record<UdpCarrier, string> = { rtp: 'RTP', datachannel: 'data channel' };
 
 export class StatusView {
   readonly #el: StatusElements;
@@ -30,8 +33,9 @@ export class StatusView {
     }
   }
 
-  mode(mode: 'udp' | 'tcp' | null): void {
-    set(this.#el.mode, mode === null ? '–' : mode.toUpperCase());
+  /** `carrier`: said after UDP (`UDP · RTP`), so that a user comparing the two sees which it is */
+  mode(mode: 'udp' | 'tcp' | null, carrier: UdpCarrier | null): void {
+    set(this.#el.mode, mode === null ? '–' : mode === 'udp' && carrier ? `UDP · ${CARRIER_NAMES[carrier]}` : mode.toUpperCase());
   }
 
   numbers(stats: WatchStatsHook): void {

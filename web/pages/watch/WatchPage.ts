@@ -1,6 +1,7 @@
 /**
- * The watch page: a Viewer (web/client) joins the channel — UDP (a data channel) first, TCP
- * (WebSocket) as the fallback, a rejoin through the API when its unit goes away — and its frames go to
+ * The watch page: a Viewer (web/client) joins the channel — UDP first (RTP packets on a media track
+ * where the browser has encoded transforms, else a data channel: udp-carrier.ts), TCP (WebSocket) as
+ * the fallback, a rejoin through the API when its unit goes away — and its frames go to
  * the Player. Around it: the channel's title, the status line and numbers, the mute and force-TCP
  * controls, the chat, and the `window.onair` hook (WatchStats).
  *
@@ -16,6 +17,7 @@ import { CsmApi } from '../../../web/client/CsmApi.js';
 import { Viewer } from '../../../web/client/Viewer.js';
 import type { WebSocketConstructor } from '../../../web/client/socket.js';
 import type { RtcPeerConnectionConstructor } from '../../../web/client/rtc.js';
+import type { UdpCarrier } from '../../../protocol/media-messages.js';
 import { ChatPanel } from '../shared/ChatPanel.js';
 import { Player } from './Player.js';
 import { StatusView, type StatusElements } from './StatusView.js';
@@ -34,6 +36,8 @@ export interface WatchOptions {
   channelId: number;
   /** start on TCP and stay there until the force-TCP box is unticked */
   forceTcp: boolean;
+  /** how UDP's chunks travel (udp-carrier.ts) */
+  carrier: UdpCarrier;
 }
 
 /** no frame for this long while joined: show reconnecting (the broadcaster's unit may be moving) */
@@ -62,6 +66,7 @@ export class WatchPage {
   constructor(elements: WatchElements, options: WatchOptions) {
     this.#el = elements;
     this.#channelId = options.channelId;
+    this.#stats.hook.carrier = options.carrier;
     installHook(this.#stats.hook);
     this.#view = new StatusView(elements);
     this.#api = new CsmApi({ baseUrl: location.origin });
@@ -73,7 +78,7 @@ export class WatchPage {
       api: this.#api,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       channelId: options.channelId,
-      udp: { RTCPeerConnection: RTCPeerConnection as unknown as RtcPeerConnectionConstructor, auto: !options.forceTcp },
+      udp: { RTCPeerConnection: RTCPeerConnection as unknown as RtcPeerConnectionConstructor, carrier: options.carrier, auto: !options.forceTcp },
       // The unit's reports carry what this viewer really sees: glass-to-glass, not just transit; while
       // no picture is drawn (the unit skips video for a slow link), how late the frames arrive.
       latencyMs: () => this.#stats.stats.latencyP50Ms ?? this.#viewer.stats.delay.lastMs,
@@ -124,7 +129,7 @@ export class WatchPage {
     viewer.events.on('disconnected', () => this.#refresh());
     viewer.events.on('mode', (mode) => {
       hook.mode = mode;
-      this.#view.mode(mode);
+      this.#view.mode(mode, hook.carrier);
     });
     viewer.events.on('video', (hold) => {
       hook.videoHold = hold?.reason ?? null;
@@ -197,7 +202,7 @@ export class WatchPage {
     const { state, text } = this.#currentState();
     this.#stats.hook.state = state;
     this.#view.state(state, text);
-    this.#view.mode(this.#stats.hook.mode);
+    this.#view.mode(this.#stats.hook.mode, this.#stats.hook.carrier);
     this.#view.numbers(this.#stats.stats);
   }
 

@@ -5,6 +5,7 @@
  *   window.onair = {
  *     state: 'joining' | 'playing' | 'reconnecting' | 'ended' | 'error',
  *     mode: 'udp' | 'tcp' | null,            // null before the first join
+ *     carrier: 'rtp' | 'datachannel' | null, // how UDP's chunks travel (when mode is udp); null: no channel
  *     viewerId: string | null,
  *     stats: {
  *       framesDecoded, framesDrawn, framesDropped, audioDecoded, bitrateKbps, rejoins,
@@ -50,6 +51,7 @@ export class WatchStats {
   readonly hook: OnairHook = {
     state: 'joining',
     mode: null,
+    carrier: null,
     viewerId: null,
     videoHold: null,
     stats: {
