@@ -1,7 +1,7 @@
 /**
  * The site end to end in real Chromium (Debian's, headless, fake camera and microphone): a
- * broadcaster page goes live; two viewer pages in other browser contexts play it, one over the data
- * channel (UDP) and one forced to TCP; the home page lists the channel with its viewer count; a chat
+ * broadcaster page goes live; two viewer pages in other browser contexts play it, one over UDP (RTP
+ * packets on a media track: the carrier the page picks in Chromium) and one forced to TCP; the home page lists the channel with its viewer count; a chat
  * line goes from a viewer to the broadcaster and the other viewer; then the unit the broadcaster
  * publishes to is killed (SIGKILL) mid-stream and every page recovers without a reload. Then a TCP
  * viewer on a link throttled below the channel's bitrate (Chromium's network emulation): sound only,
@@ -82,7 +82,9 @@ describe('the site in real Chromium', () => {
       assert.ok(hook.stats.audioDecoded > 10, 'audio decoded too');
       assert.ok((await canvasColours(viewer)) > 8, 'the canvas shows a picture, not a blank');
     }
-    assert.equal((await watchHook(udpViewer)).mode, 'udp', 'the first viewer stayed on the data channel');
+    const udpHook = await watchHook(udpViewer);
+    assert.equal(udpHook.mode, 'udp', 'the first viewer stayed on UDP');
+    assert.equal(udpHook.carrier, 'rtp', 'over RTP: Chromium has encoded transforms');
 
     const home = await openPage('/');
     const listed = home.locator(`li.channel[data-channel-id="${channelId}"]`);
@@ -124,7 +126,7 @@ describe('the site in real Chromium', () => {
     const viewer = await openPage(`/watch.html?channel=${liveChannel}&transport=tcp`);
     await waitForHook(viewer, `onair.state === 'playing' && onair.stats.framesDrawn > 10`, 30_000);
     // The page's link carries 60 % of what the broadcaster sends (Chromium throttles WebSockets too;
-    // not the data channel, hence TCP): more than the sound alone, so it catches up on sound.
+    // not UDP, hence TCP): more than the sound alone, so it catches up on sound.
     const sentKbps = (await broadcastHookOf(liveChannel)).stats.bitrateKbps;
     assert.ok(sentKbps > 200, `the broadcast sends ${sentKbps} kbit/s`);
     const cdp = await viewer.context().newCDPSession(viewer);

@@ -4,14 +4,10 @@
  * the CSM's service API (the same paths the web server offers). `node dist/test/support/dev-site.js`
  * prints the URL and runs until Ctrl-C.
  */
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcessCluster, type ProcessCluster } from './cluster-fixture.js';
-
-const PUBLIC = fileURLToPath(new URL('../../web/public/', import.meta.url));
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.json': 'application/json' };
+import { servePublicFile } from './public-files.js';
 
 export interface DevSite {
   url: string;
@@ -36,14 +32,7 @@ export async function startDevSite(unitIds = ['u1', 'u2'], port = 0): Promise<De
         res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
         return;
       }
-      const path = normalize(join(PUBLIC, url.pathname === '/' ? 'index.html' : url.pathname));
-      if (!path.startsWith(PUBLIC)) return void res.writeHead(403).end();
-      try {
-        const data = await readFile(path);
-        res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(data);
-      } catch {
-        res.writeHead(404).end('not found');
-      }
+      await servePublicFile(url.pathname, res);
     })().catch((error: unknown) => res.writeHead(502).end(String(error)));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -41,6 +41,8 @@ export interface Harness {
   /** a publisher of `channelId`; with `streamTickMs` it streams, and resolves once the unit's ring holds a keyframe and a few frames (so a viewer starting then gets its first frames over TCP) */
   publisher(channelId: number, streamTickMs?: number): Promise<TestPublisher>;
   viewTicket(channelId: number, groupIndex: number, viewerId: string): Promise<string>;
+  /** what a publisher of `channelId` presents at /ingest (the one `publisher()` uses) */
+  publishTicket(channelId: number): Promise<string>;
   shutdown(): Promise<void>;
 }
 
@@ -98,9 +100,11 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
     unit = started;
     const url = `ws://127.0.0.1:${started.port}`;
     const viewTicket = (channel: number, group: number, id: string): Promise<string> => signer.sign({ role: 'view', channel, unit: UNIT_ID, group, id });
+    const publishTicket = (channel: number): Promise<string> => signer.sign({ role: 'publish', channel, id: `p${channel}` });
     return {
       unit: started,
       viewTicket,
+      publishTicket,
       viewer: (channelId, groupIndex, viewerId, options = {}) => {
         const api = {
           join: async (channel: number): Promise<JoinResult> => ({
@@ -123,7 +127,7 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
         return viewer;
       },
       publisher: async (channelId, streamTickMs) => {
-        const ticket = await signer.sign({ role: 'publish', channel: channelId, id: `p${channelId}` });
+        const ticket = await publishTicket(channelId);
         const publisher = await TestPublisher.connect(`${url}/ingest/${channelId}?t=${encodeURIComponent(ticket)}`, channelId);
         publishers.push(publisher);
         if (streamTickMs !== undefined) {
