@@ -1,7 +1,7 @@
 /**
  * One stream of frames, in seq order and without duplicates, out of a watch socket's two paths: the
- * WebSocket (ordered, reliable) and the data channel (chunks, unordered, lossy) — across the unit's
- * switches between them either way.
+ * WebSocket (ordered, reliable) and UDP (chunks, unordered, lossy; on a data channel or an RTP track,
+ * "the data channel" below) — across the unit's switches between them either way.
  *
  * The unit switches between two frames and says so on the WebSocket (`mode`), after the last frame it
  * sent there. So:
