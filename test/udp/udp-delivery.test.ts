@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
 import { assertComplete, collectGarbage, pathChanges, until } from './checks.js';
-import { CARRIERS, nextMode, record, withHarness, type Harness } from './udp-harness.js';
+import { CARRIERS, nextMode, record, viewerOnUdp, withHarness, type Harness } from './udp-harness.js';
 
 for (const carrier of CARRIERS) {
   describe(`UDP mode: delivery (${carrier})`, () => {
@@ -87,12 +87,7 @@ for (const carrier of CARRIERS) {
     });
 
     it('keeps every frame when a viewer goes back to UDP while the last UDP period is still draining', { timeout: 20_000 }, async () => {
-      h.unit.groups.createGroup(23, 2, 'root');
-      const publisher = await h.publisher(23, 10);
-      const v = h.viewer(23, 2, 'back-to-udp', { udp: { carrier } });
-      const frames = record(v);
-      await v.start();
-      await nextMode(v, 'udp');
+      const { publisher, viewer: v, frames } = await viewerOnUdp(h, 23, 2, 'back-to-udp', carrier);
       v.forceTcp();
       await nextMode(v, 'tcp');
       // No frame comes to end the drain: it is still pending when the new data channel opens.
@@ -110,12 +105,7 @@ for (const carrier of CARRIERS) {
     });
 
     it('goes on receiving over UDP after a full garbage collection', { timeout: 20_000 }, async () => {
-      h.unit.groups.createGroup(24, 3, 'root');
-      const publisher = await h.publisher(24, 10);
-      const v = h.viewer(24, 3, 'after-gc', { udp: { carrier } });
-      const frames = record(v);
-      await v.start();
-      await nextMode(v, 'udp');
+      const { publisher, viewer: v, frames } = await viewerOnUdp(h, 24, 3, 'after-gc', carrier);
       // node-datachannel drops a native object's callbacks when its JavaScript wrapper is collected:
       // the client must hold its peer connection, channel and track for as long as they carry frames.
       collectGarbage();

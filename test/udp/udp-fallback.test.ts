@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertComplete, longestPause, pathChanges, until } from './checks.js';
-import { CARRIERS, nextMode, record, withHarness, type Harness } from './udp-harness.js';
+import { CARRIERS, nextMode, record, viewerOnUdp, withHarness, type Harness } from './udp-harness.js';
 
 for (const carrier of CARRIERS) {
   describe(`UDP mode: falling back to TCP (${carrier})`, () => {
@@ -16,12 +16,7 @@ for (const carrier of CARRIERS) {
     withHarness((started) => (h = started));
 
     it('moves a viewer to TCP when the unit’s peer connection closes mid-stream, losing no frame', { timeout: 20_000 }, async () => {
-      h.unit.groups.createGroup(31, 0, 'root');
-      const publisher = await h.publisher(31, 10);
-      const viewer = h.viewer(31, 0, 'fail-unit', { udp: { carrier } });
-      const frames = record(viewer);
-      await viewer.start();
-      await nextMode(viewer, 'udp');
+      const { publisher, viewer, frames } = await viewerOnUdp(h, 31, 0, 'fail-unit', carrier);
       await until(() => frames.filter((f) => f.path === 'udp').length >= 100, '100 frames over UDP');
 
       const backToTcp = nextMode(viewer, 'tcp');
@@ -71,12 +66,7 @@ for (const carrier of CARRIERS) {
     });
 
     it('switches TCP → UDP → TCP → UDP on request without losing or repeating a frame', { timeout: 20_000 }, async () => {
-      h.unit.groups.createGroup(33, 2, 'root');
-      const publisher = await h.publisher(33, 10);
-      const viewer = h.viewer(33, 2, 'on-request', { udp: { carrier } });
-      const frames = record(viewer);
-      await viewer.start();
-      await nextMode(viewer, 'udp');
+      const { publisher, viewer, frames } = await viewerOnUdp(h, 33, 2, 'on-request', carrier);
       const count = (n: number) => async (): Promise<void> => {
         const from = frames.length;
         await until(() => frames.length >= from + n, `${n} more frames`);

@@ -243,6 +243,20 @@ export function record(viewer: Viewer): Arrival[] {
   return arrivals;
 }
 
+/**
+ * The start most UDP tests share: a root group `groupIndex` for `channelId`, its publisher streaming
+ * every 10 ms, and one viewer on `carrier`, recorded from its first frame, once it is on UDP.
+ */
+export async function viewerOnUdp(h: Harness, channelId: number, groupIndex: number, viewerId: string, carrier: UdpCarrier): Promise<{ publisher: TestPublisher; viewer: Viewer; frames: Arrival[] }> {
+  h.unit.groups.createGroup(channelId, groupIndex, 'root');
+  const publisher = await h.publisher(channelId, 10);
+  const viewer = h.viewer(channelId, groupIndex, viewerId, { udp: { carrier } });
+  const frames = record(viewer);
+  await viewer.start();
+  await nextMode(viewer, 'udp');
+  return { publisher, viewer, frames };
+}
+
 /** Resolves when `viewer` reports `mode`; rejects after `timeoutMs`. */
 export function nextMode(viewer: Viewer, mode: 'tcp' | 'udp', timeoutMs = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
