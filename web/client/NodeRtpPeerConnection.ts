@@ -94,6 +94,7 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
     let opened = false;
     const receiver = {
       createEncodedStreams: () => {
+        // As Chromium does (InvalidStateError): a second call would break the pages, so it breaks here too.
         if (opened) throw new Error('createEncodedStreams: already called for this receiver');
         opened = true;
         return { readable: this.#frames(track) };
