@@ -97,6 +97,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       loopLagMs: () => loop.lagMs,
       channels: () => groups.report().channels.map((c) => ({ ...c, viewers: groups.viewerCountOf(c.channelId) })),
       videoHolds: () => mediaPlane?.videoHolds() ?? { behind: 0, 'slow-link': 0 },
+      udpSessionsOpen: () => mediaPlane?.udp.openByCarrier() ?? { datachannel: 0, rtp: 0 },
     });
     const verifier = await loadTicketVerifier(config, logger);
     const media = new MediaPlane({

@@ -5,7 +5,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChannelReport, UnitLoad } from '../protocol/control-messages.js';
-import type { VideoHoldReason } from '../protocol/media-messages.js';
+import type { UdpCarrier, VideoHoldReason } from '../protocol/media-messages.js';
 
 export interface UnitMetricSources {
   unitId: string;
@@ -20,6 +20,8 @@ export interface UnitMetricSources {
   channels(): (ChannelReport & { viewers: number })[];
   /** viewers whose video is held back now, by reason */
   videoHolds(): Record<VideoHoldReason, number>;
+  /** UDP sessions open now, by carrier */
+  udpSessionsOpen(): Record<UdpCarrier, number>;
 }
 
 export function createUnitRegistry(src: UnitMetricSources): Registry {
@@ -80,6 +82,15 @@ export function createUnitRegistry(src: UnitMetricSources): Registry {
     registers: [registry],
     collect() {
       for (const [reason, count] of Object.entries(src.videoHolds())) this.set({ reason }, count);
+    },
+  });
+  new Gauge({
+    name: 'onair_unit_udp_sessions_open',
+    help: "UDP viewers' open sessions, by carrier: datachannel (SCTP messages) or rtp (packets on a media track)",
+    labelNames: ['carrier'],
+    registers: [registry],
+    collect() {
+      for (const [carrier, count] of Object.entries(src.udpSessionsOpen())) this.set({ carrier }, count);
     },
   });
   collectDefaultMetrics({ register: registry });

@@ -1,36 +1,46 @@
 /**
- * Splits each frame of a channel into data-channel chunks once, however many UDP viewers send it
- * (DESIGN "Data plane": no per-viewer copy). Viewers read the ring at slightly different places, so
+ * Splits each frame of a channel into UDP messages once, however many UDP viewers send it (DESIGN
+ * "Data plane": no per-viewer copy): data-channel chunks, or for the `rtp` carrier the same chunks
+ * as RTP packets (protocol/chunk-rtp.ts) whose sequence numbers and timestamps count this cache's
+ * packets. One cache per channel per carrier. Viewers read the ring at slightly different places, so
  * the last `size` frames are kept, indexed by seq. A slot is trusted only when seq, timestamp and
  * length all match: a publisher that restarts its numbering must not get an old frame's chunks.
- * The chunks are copies (splitFrame allocates), so they outlive the ring slot they came from.
+ * The messages are copies (splitFrame allocates), so they outlive the ring slot they came from.
  */
 import type { FrameKind } from '../../../protocol/media-frame.js';
 import { CHUNK_HEADER_BYTES, splitFrame } from '../../../protocol/frame-chunks.js';
+import { CHUNK_RTP_PREFIX_BYTES, rtpPacketOfChunk } from '../../../protocol/chunk-rtp.js';
+import type { UdpCarrier } from '../../../protocol/media-messages.js';
 
 interface Entry {
   seq: number;
   timestamp: number;
   length: number;
-  chunks: readonly Uint8Array[];
-  /** the chunks' bytes, headers included: what the data channel carries */
+  messages: readonly Buffer[];
+  /** the messages' bytes, headers included: what the data channel or the track carries */
   bytes: number;
 }
 
-export interface FrameChunks {
-  readonly chunks: readonly Uint8Array[];
+export interface FrameMessages {
+  readonly messages: readonly Buffer[];
   readonly bytes: number;
 }
 
 export class ChunkCache {
   readonly #slots: (Entry | undefined)[];
+  /** bytes before each chunk's own header in a message */
+  readonly #prefix: number;
   #splits = 0;
+  /** the next RTP packet's sequence number and timestamp (rtp carrier) */
+  #packets = 0;
 
   constructor(
+    readonly carrier: UdpCarrier,
     readonly chunkPayload: number,
     readonly size = 128,
   ) {
     this.#slots = new Array<Entry | undefined>(size);
+    this.#prefix = carrier === 'rtp' ? CHUNK_RTP_PREFIX_BYTES : 0;
   }
 
   /** frames split so far (the rest were served from the cache) */
@@ -45,20 +55,28 @@ export class ChunkCache {
   frame(seq: number, timestamp: number): Buffer | null {
     const entry = this.#slots[seq % this.size];
     if (!entry || entry.seq !== seq || entry.timestamp !== timestamp) return null;
-    return Buffer.concat(entry.chunks.map((chunk) => chunk.subarray(CHUNK_HEADER_BYTES)), entry.length);
+    const skip = this.#prefix + CHUNK_HEADER_BYTES;
+    return Buffer.concat(entry.messages.map((message) => message.subarray(skip)), entry.length);
   }
 
-  chunksOf(frame: Uint8Array, seq: number, kind: FrameKind, keyframe: boolean, timestamp: number): FrameChunks {
+  messagesOf(frame: Uint8Array, seq: number, kind: FrameKind, keyframe: boolean, timestamp: number): FrameMessages {
     const slot = seq % this.size;
     const cached = this.#slots[slot];
     if (cached && cached.seq === seq && cached.timestamp === timestamp && cached.length === frame.length) return cached;
-    // As Buffers (views, no copy): node-datachannel's sendMessageBinary takes a Buffer as it is.
-    const chunks = splitFrame(frame, seq, kind, keyframe, this.chunkPayload).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    const chunks = splitFrame(frame, seq, kind, keyframe, this.chunkPayload);
+    // As Buffers (views, no copy): node-datachannel's send calls take a Buffer as it is.
+    const messages = chunks.map((chunk) => (this.carrier === 'rtp' ? this.#rtpPacket(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.length;
-    const entry: Entry = { seq, timestamp, length: frame.length, chunks, bytes };
+    for (const message of messages) bytes += message.length;
+    const entry: Entry = { seq, timestamp, length: frame.length, messages, bytes };
     this.#slots[slot] = entry;
     this.#splits++;
     return entry;
+  }
+
+  /** One packet per chunk: sequence number and timestamp both count packets (a timestamp each keeps every packet its own frame). */
+  #rtpPacket(chunk: Uint8Array): Buffer {
+    const n = this.#packets++;
+    return rtpPacketOfChunk(chunk, n, n);
   }
 }

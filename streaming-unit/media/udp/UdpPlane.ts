@@ -1,6 +1,8 @@
 /**
- * UDP mode for the unit's viewers (DESIGN "Data plane"): a WebRTC data channel per viewer, beside its
- * watch WebSocket, which stays open for chat and signalling.
+ * UDP mode for the unit's viewers (DESIGN "Data plane"): a WebRTC session per viewer, beside its
+ * watch WebSocket, which stays open for chat and signalling. Its chunks go on the carrier the viewer
+ * asked for in udp-start: a data channel (the default), or RTP packets on a media track (`rtp`,
+ * protocol/chunk-rtp.ts), which costs this unit about a third as much per packet.
  *
  * Signalling (protocol/media-messages.ts), over the viewer's WebSocket:
  *   viewer: udp-start → unit: udp-offer, udp-candidate… → viewer: udp-answer, udp-candidate…
@@ -16,8 +18,10 @@
  * connection lingers so it arrives; after a failure the frames of the last `resendWindowMs` are sent
  * again on the WebSocket, and the viewer keeps each seq once.
  *
- * Sending: each frame is split once per channel into ~1.1 KB chunks (ChunkCache), one data-channel
- * message each. The data channel's bufferedAmount is the viewer's send queue: at `sendBound` video is
+ * Sending: each frame is split once per channel and carrier into ~1.1 KB chunks (ChunkCache), one
+ * data-channel message or RTP packet each. The data channel's bufferedAmount is the viewer's send
+ * queue (a track queues nothing on this side: there the viewer's own reports of being behind or
+ * losing frames move it to audio only or back to TCP): at `sendBound` video is
  * skipped (read from the ring and dropped, counted) while audio and text still go; video comes back at
  * a keyframe, asked of the publisher through the viewer keyframe path. At `hardBound` nothing is read
  * until the channel drains (bufferedAmountLow): the ring's own backlog rules then apply.
@@ -27,7 +31,7 @@
  */
 import { setSctpSettings } from 'node-datachannel';
 import { FrameKind } from '../../../protocol/media-frame.js';
-import type { ClientMessage, UnitMessage } from '../../../protocol/media-messages.js';
+import type { ClientMessage, UdpCarrier, UnitMessage } from '../../../protocol/media-messages.js';
 import type { Logger } from '../../../protocol/logger.js';
 import type { ViewerConn } from '../ChannelMedia.js';
 import { ChunkCache } from './ChunkCache.js';
@@ -78,6 +82,7 @@ const FAILURES: ReadonlySet<UdpEndReason> = new Set(['failed', 'closed', 'send-f
 export interface UdpSessionInfo {
   viewerId: string;
   channelId: number;
+  carrier: UdpCarrier;
   state: UdpSession['state'];
   bufferedAmount: number;
   framesSent: number;
@@ -92,6 +97,8 @@ export interface UdpSessionInfo {
 export interface UdpPlaneCounters {
   started: number;
   opened: number;
+  /** of `opened`, by carrier */
+  openedOn: Record<UdpCarrier, number>;
   /** udp-start answered `mode: tcp` because `maxSessions` were open */
   refusedFull: number;
   /** udp-start ignored: over UDP_START_RATE for that viewer */
@@ -108,6 +115,7 @@ export class UdpPlane {
   readonly counters: UdpPlaneCounters = {
     started: 0,
     opened: 0,
+    openedOn: { datachannel: 0, rtp: 0 },
     refusedFull: 0,
     refusedTooOften: 0,
     badSignalling: 0,
@@ -119,8 +127,9 @@ export class UdpPlane {
   /** viewers that sent udp-start once: their late answers and candidates are stale, not bad */
   readonly #started = new WeakSet<ViewerConn>();
   readonly #startLimiter = new RateLimiter(UDP_START_RATE);
-  readonly #caches = new Map<number, ChunkCache>();
-  /** sessions per channel: a channel's chunk cache goes with its last session */
+  /** per channel, one per carrier in use */
+  readonly #caches = new Map<number, Partial<Record<UdpCarrier, ChunkCache>>>();
+  /** sessions per channel: a channel's chunk caches go with its last session */
   readonly #perChannel = new Map<number, number>();
   /** sessions ended by udp-stop whose peer connection still lingers */
   readonly #lingering = new Set<UdpSession>();
@@ -147,6 +156,13 @@ export class UdpPlane {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions open now, by carrier (for /metrics). */
+  openByCarrier(): Record<UdpCarrier, number> {
+    const open = { datachannel: 0, rtp: 0 };
+    for (const { session } of this.#sessions.values()) if (session.isOpen) open[session.carrier]++;
+    return open;
   }
 
   /** The viewer's session, if it has one. */
@@ -177,7 +193,7 @@ export class UdpPlane {
   signal(viewer: ViewerConn, message: ClientMessage): void {
     switch (message.t) {
       case 'udp-start':
-        return this.#start(viewer);
+        return this.#start(viewer, message.carrier ?? 'datachannel');
       case 'udp-stop':
         if (this.#sessions.has(viewer)) this.#end(viewer, 'stopped', 'udp-stop');
         else this.#host.sendText(viewer, { t: 'mode', mode: 'tcp' });
@@ -201,7 +217,7 @@ export class UdpPlane {
     const { session } = entry;
     const reader = viewer.reader;
     const { sendBound, hardBound } = this.options;
-    const cache = this.#cache(viewer.channelId);
+    const cache = this.#cache(viewer.channelId, session.carrier);
     // Far behind by the viewer's own reports (queues the unit cannot see): the reader skips video,
     // audio and text go on, video again from a keyframe once it caught up — as on TCP.
     const behind = viewer.videoHold !== null;
@@ -242,11 +258,11 @@ export class UdpPlane {
           entry.keyframeAsked = false;
         }
       }
-      const { chunks, bytes: frameBytes } = cache.chunksOf(frame, reader.lastSeq, kind, keyframe, reader.lastTimestamp);
+      const { messages, bytes: frameBytes } = cache.messagesOf(frame, reader.lastSeq, kind, keyframe, reader.lastTimestamp);
       // Logged first: if the send fails, this frame goes again over TCP with the others of the window.
       entry.sent.add(reader.lastSeq, reader.lastTimestamp, performance.now());
       try {
-        session.send(chunks, frameBytes);
+        session.send(messages, frameBytes);
       } catch (error) {
         // The channel closed under us (its close event is on its way): back to TCP from here.
         this.#logger.info({ viewerId: viewer.viewerId, err: error }, 'data channel send failed');
@@ -279,7 +295,7 @@ export class UdpPlane {
     this.#caches.clear();
   }
 
-  #start(viewer: ViewerConn): void {
+  #start(viewer: ViewerConn, carrier: UdpCarrier): void {
     this.#started.add(viewer);
     // Each start costs a peer connection and a DTLS handshake: a client looping udp-start stays on TCP.
     if (!this.#startLimiter.take(viewer.viewerId)) {
@@ -300,6 +316,7 @@ export class UdpPlane {
     try {
       session = new UdpSession(
         `viewer:${viewer.viewerId}`,
+        carrier,
         this.options,
         this.#port,
         {
@@ -347,6 +364,7 @@ export class UdpPlane {
     const entry = this.#sessions.get(viewer);
     if (!entry || viewer.detached) return;
     this.counters.opened++;
+    this.counters.openedOn[entry.session.carrier]++;
     viewer.mode = 'udp';
     // Congestion of the WebSocket (the reader's flag, set by the TCP pump) says nothing about the data
     // channel, whose own bound applies from now on; left set, it would skip this viewer's video for
@@ -404,7 +422,7 @@ export class UdpPlane {
   /** After `mode: tcp`: the frames sent within the resend window, oldest first, again on the WebSocket. */
   #resend(viewer: ViewerConn, entry: Entry): void {
     const window = this.options.resendWindowMs;
-    const cache = this.#caches.get(viewer.channelId);
+    const cache = this.#caches.get(viewer.channelId)?.[entry.session.carrier];
     if (window <= 0 || !cache) return;
     let frames = 0;
     for (const { seq, timestamp } of entry.sent.since(performance.now() - window)) {
@@ -416,13 +434,10 @@ export class UdpPlane {
     this.#logger.debug({ viewerId: viewer.viewerId, frames }, 'frames sent again over TCP');
   }
 
-  #cache(channelId: number): ChunkCache {
-    let cache = this.#caches.get(channelId);
-    if (!cache) {
-      cache = new ChunkCache(this.options.chunkPayload);
-      this.#caches.set(channelId, cache);
-    }
-    return cache;
+  #cache(channelId: number, carrier: UdpCarrier): ChunkCache {
+    let caches = this.#caches.get(channelId);
+    if (!caches) this.#caches.set(channelId, (caches = {}));
+    return (caches[carrier] ??= new ChunkCache(carrier, carrier === 'rtp' ? this.options.rtpChunkPayload : this.options.chunkPayload));
   }
 
   #info(viewer: ViewerConn, entry: Entry): UdpSessionInfo {
@@ -430,6 +445,7 @@ export class UdpPlane {
     return {
       viewerId: viewer.viewerId,
       channelId: viewer.channelId,
+      carrier: s.carrier,
       state: s.state,
       bufferedAmount: s.bufferedAmount(),
       framesSent: entry.framesSent,

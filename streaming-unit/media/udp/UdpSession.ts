@@ -1,21 +1,28 @@
 /**
- * One UDP viewer's WebRTC session on the unit: a node-datachannel PeerConnection with one data
- * channel that the unit creates — unordered, no retransmissions (a late frame is a lost frame) —
- * and no ICE servers: the unit is directly reachable, so its host candidates are enough.
+ * One UDP viewer's WebRTC session on the unit: a node-datachannel PeerConnection with no ICE servers
+ * (the unit is directly reachable, so its host candidates are enough) and one way for chunks to go,
+ * the viewer's `carrier`:
+ *   datachannel  one data channel that the unit creates — unordered, no retransmissions (a late frame
+ *                is a lost frame); creating it makes libdatachannel negotiate on its own
+ *   rtp          one sendonly VP8 video track whose packets each carry a chunk (protocol/chunk-rtp.ts):
+ *                SRTP without SCTP, about a third of the unit's cost per packet; nothing queues on the
+ *                unit's side (bufferedAmount stays 0), so a congested viewer is known by its reports
  *
- * Creating the channel makes libdatachannel negotiate on its own: the offer comes out of
- * `onLocalDescription`, then candidates out of `onLocalCandidate`; both go to the viewer through
- * `signal`, the candidates once the viewer's answer is in. The answer and the viewer's candidates
- * come back through `applyAnswer` and `addCandidate`, which throw a UdpError on anything
- * libdatachannel refuses that is the viewer's doing.
+ * The offer comes out of `onLocalDescription`, then candidates out of `onLocalCandidate`; both go to
+ * the viewer through `signal`, the candidates once the viewer's answer is in. The answer and the
+ * viewer's candidates come back through `applyAnswer` and `addCandidate`, which throw a UdpError on
+ * anything libdatachannel refuses that is the viewer's doing.
  *
- * `end(reason)` is called at most once, when the session ends by itself (the channel closed or failed,
- * the peer connection failed, no open within the signalling timeout). `close()` ends it from outside
- * and calls nothing. node-datachannel calls back from its own threads through the event loop, possibly
- * after close(): every callback checks the state first and never throws into the native side.
+ * `end(reason)` is called at most once, when the session ends by itself (the channel or track closed
+ * or failed, the peer connection failed, no open within the signalling timeout). `close()` ends it
+ * from outside and calls nothing. node-datachannel calls back from its own threads through the event
+ * loop, possibly after close(): every callback checks the state first and never throws into the
+ * native side. The Track and DataChannel objects are held here for the session's life: node-datachannel
+ * cancels the callbacks of one that JavaScript garbage-collects.
  */
-import { PeerConnection, type DataChannel, type RtcConfig } from 'node-datachannel';
-import type { UnitMessage } from '../../../protocol/media-messages.js';
+import { PeerConnection, Video, type DataChannel, type RtcConfig, type Track } from 'node-datachannel';
+import { CHUNK_RTP_MID, CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC } from '../../../protocol/chunk-rtp.js';
+import type { UdpCarrier, UnitMessage } from '../../../protocol/media-messages.js';
 import type { Logger } from '../../../protocol/logger.js';
 import { UdpError } from './errors.js';
 import type { UdpOptions } from './udp-options.js';
@@ -28,7 +35,7 @@ export type UdpSessionEnd = 'timeout' | 'failed' | 'closed';
 export interface UdpSessionHandlers {
   /** an offer or a candidate for the viewer */
   signal(message: Extract<UnitMessage, { t: 'udp-offer' | 'udp-candidate' }>): void;
-  /** the data channel is open: frames may go */
+  /** the data channel or track is open: frames may go */
   open(): void;
   /** the data channel's buffer fell to the low threshold */
   drain(): void;
@@ -42,7 +49,8 @@ export class UdpSession {
   openedAt: number | null = null;
   #state: UdpSessionState = 'offering';
   readonly #pc: PeerConnection;
-  readonly #dc: DataChannel;
+  /** the data channel or the track the chunks go on */
+  readonly #media: DataChannel | Track;
   readonly #handlers: UdpSessionHandlers;
   readonly #logger: Logger;
   #offerSent = false;
@@ -60,7 +68,14 @@ export class UdpSession {
   bytesSent = 0;
 
   /** `port`: the unit's one UDP port, shared by every session (ICE UDP mux) */
-  constructor(name: string, options: Readonly<UdpOptions>, port: number, handlers: UdpSessionHandlers, logger: Logger) {
+  constructor(
+    name: string,
+    readonly carrier: UdpCarrier,
+    options: Readonly<UdpOptions>,
+    port: number,
+    handlers: UdpSessionHandlers,
+    logger: Logger,
+  ) {
     this.#handlers = handlers;
     this.#logger = logger;
     const config: RtcConfig = { iceServers: [], enableIceUdpMux: true, portRangeBegin: port, portRangeEnd: port };
@@ -76,13 +91,13 @@ export class UdpSession {
       }),
     );
     try {
-      this.#dc = this.#pc.createDataChannel(DATA_CHANNEL_LABEL, { unordered: true, maxRetransmits: 0 });
+      this.#media = carrier === 'rtp' ? this.#addTrack() : this.#pc.createDataChannel(DATA_CHANNEL_LABEL, { unordered: true, maxRetransmits: 0 });
     } catch (error) {
       this.#pc.close();
       throw error;
     }
-    this.#dc.setBufferedAmountLowThreshold(Math.floor(options.sendBound / 2));
-    this.#dc.onOpen(() =>
+    const media = this.#media;
+    media.onOpen(() =>
       this.#guard('open', () => {
         if (this.#state === 'closed') return;
         this.#state = 'open';
@@ -91,13 +106,20 @@ export class UdpSession {
         this.#handlers.open();
       }),
     );
-    this.#dc.onClosed(() => this.#guard('closed', () => this.#end('closed', 'data channel closed')));
-    this.#dc.onError((message) => this.#guard('error', () => this.#end('failed', `data channel error: ${message}`)));
-    this.#dc.onBufferedAmountLow(() =>
-      this.#guard('drain', () => {
-        if (this.#state === 'open') this.#handlers.drain();
-      }),
-    );
+    media.onClosed(() => this.#guard('closed', () => this.#end('closed', `${this.#what} closed`)));
+    media.onError((message) => this.#guard('error', () => this.#end('failed', `${this.#what} error: ${message}`)));
+    if (carrier === 'datachannel') {
+      // node-datachannel's Track has neither (its typings say otherwise): nothing queues on a track.
+      const dc = media as DataChannel;
+      dc.setBufferedAmountLowThreshold(Math.floor(options.sendBound / 2));
+      dc.onBufferedAmountLow(() =>
+        this.#guard('drain', () => {
+          if (this.#state === 'open') this.#handlers.drain();
+        }),
+      );
+    }
+    // A track, unlike a data channel, does not start the negotiation by itself.
+    if (carrier === 'rtp') this.#pc.setLocalDescription();
     this.#timer = setTimeout(() => this.#end('timeout', `not open after ${options.signallingTimeoutMs} ms`), options.signallingTimeoutMs);
     this.#timer.unref();
   }
@@ -120,7 +142,7 @@ export class UdpSession {
    * libdatachannel's thread while its close event is still queued for this one.
    */
   writable(): boolean {
-    return this.#state === 'open' && this.#dc.isOpen();
+    return this.#state === 'open' && this.#media.isOpen();
   }
 
   /** Closes the peer connection the way a network failure would: the close events that follow end the session. */
@@ -128,9 +150,9 @@ export class UdpSession {
     if (this.#state !== 'closed') this.#pc.close();
   }
 
-  /** bytes accepted by the data channel and not sent yet; 0 once closed */
+  /** bytes accepted by the data channel and not sent yet; 0 once closed, and always on a track (nothing queues) */
   bufferedAmount(): number {
-    return this.#state === 'open' ? this.#dc.bufferedAmount() : 0;
+    return this.#state === 'open' && this.carrier === 'datachannel' ? this.#media.bufferedAmount() : 0;
   }
 
   /** the viewer's SDP answer */
@@ -164,13 +186,14 @@ export class UdpSession {
   }
 
   /**
-   * Sends a frame's chunks, one message each. node-datachannel copies each into libdatachannel's
-   * queue (so the caller's buffers may change afterwards) and returns false when it queued rather
-   * than sent at once, which is not a failure. Throws when the channel is not open.
+   * Sends a frame's chunks, one message or RTP packet each (ChunkCache made them for this carrier).
+   * node-datachannel copies each (so the caller's buffers may change afterwards); a data channel
+   * returns false when it queued rather than sent at once, which is not a failure. Throws when the
+   * channel or track is not open.
    */
-  send(chunks: readonly Uint8Array[], bytes: number): void {
-    for (const chunk of chunks) this.#dc.sendMessageBinary(chunk);
-    this.chunksSent += chunks.length;
+  send(messages: readonly Buffer[], bytes: number): void {
+    for (const message of messages) this.#media.sendMessageBinary(message);
+    this.chunksSent += messages.length;
     this.bytesSent += bytes;
   }
 
@@ -219,11 +242,23 @@ export class UdpSession {
     if (this.#released) return;
     this.#released = true;
     try {
-      this.#dc.close();
+      this.#media.close();
       this.#pc.close();
     } catch (error) {
       this.#logger.warn({ err: error }, 'closing a peer connection failed');
     }
+  }
+
+  /** The sendonly VP8 track of the rtp carrier; the viewer's browser takes its packets through an encoded transform. */
+  #addTrack(): Track {
+    const video = new Video(CHUNK_RTP_MID, 'SendOnly');
+    video.addVP8Codec(CHUNK_RTP_PAYLOAD_TYPE);
+    video.addSSRC(CHUNK_RTP_SSRC, 'onair', 'onair', CHUNK_RTP_MID);
+    return this.#pc.addTrack(video);
+  }
+
+  get #what(): string {
+    return this.carrier === 'rtp' ? 'track' : 'data channel';
   }
 
   #clearTimer(): void {

@@ -5,6 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { RTP_CHUNK_PAYLOAD_MAX } from '../../../protocol/chunk-rtp.js';
 import { UdpError } from './errors.js';
 
 export interface UdpOptions {
@@ -19,6 +20,11 @@ export interface UdpOptions {
    * and SCTP never fragments (a lost fragment loses the whole message).
    */
   chunkPayload: number;
+  /**
+   * Encoded-frame bytes per RTP packet for viewers on the `rtp` carrier (protocol/chunk-rtp.ts): at
+   * most what keeps one packet within libdatachannel's track message limit at its default MTU.
+   */
+  rtpChunkPayload: number;
   /** while the data channel's bufferedAmount is at or over this, video frames are skipped (audio and text still go) */
   sendBound: number;
   /**
@@ -53,6 +59,7 @@ export const UDP_DEFAULTS: Readonly<UdpOptions> = Object.freeze({
   maxSessions: 1000,
   bindAddress: null,
   chunkPayload: 1100,
+  rtpChunkPayload: RTP_CHUNK_PAYLOAD_MAX,
   // Above the largest keyframe a 2 Mbit/s stream makes (31–48 KB in the recorded 720p VP8 clip), so
   // that sending one keyframe does not by itself make the next frames of its GOP count as congestion;
   // small enough that a congested viewer's audio is late by under a second, not several.
@@ -77,6 +84,7 @@ export function resolveUdpOptions(input: Partial<UdpOptions> = {}): Readonly<Udp
   int('maxSessions', 0, 100_000);
   // The chunk header counts its chunks in a u16; at least 256 bytes keeps the overhead small.
   int('chunkPayload', 256, 64 * 1024);
+  int('rtpChunkPayload', 256, RTP_CHUNK_PAYLOAD_MAX);
   int('sendBound', 1, 256 * 1024 * 1024);
   int('hardBound', 1, 1024 * 1024 * 1024);
   int('signallingTimeoutMs', 100, 600_000);
