@@ -118,6 +118,8 @@ export interface UdpFigures {
   /** over the window, from the unit's /metrics: video frames it skipped (a viewer's send buffer over its bound) and laps */
   unitVideoSkips: number | null;
   unitDrops: number | null;
+  /** the unit's open UDP sessions per carrier at the window's end (its /metrics): whether it used the carrier asked for */
+  unitUdpSessions: Record<string, number> | null;
   /** over the window, the kernel's UDP receive drops and send-buffer errors (/proc/net/snmp of the namespace the bench runs in) */
   kernelUdpRcvbufErrors: number;
   kernelUdpInErrors: number;
@@ -125,20 +127,29 @@ export interface UdpFigures {
 }
 
 /**
- * From the unit's /metrics: its monotonic per-channel counters (summed over channels) and its
- * event-loop lag (prom-client's default metrics, whose histogram restarts at every scrape: read at the
- * window's start and end, the end's figures cover the window). null when unreadable (the naive server).
+ * From the unit's /metrics: its monotonic per-channel counters (summed over channels), its open UDP
+ * sessions per carrier, and its event-loop lag (prom-client's default metrics, whose histogram
+ * restarts at every scrape: read at the window's start and end, the end's figures cover the window).
+ * null when unreadable (the naive server).
  */
-async function unitMetrics(port: number): Promise<{ videoSkips: number; drops: number; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
+async function unitMetrics(
+  port: number,
+): Promise<{ videoSkips: number; drops: number; udpSessions: Record<string, number>; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
     if (!response.ok) return null;
     const lines = (await response.text()).split('\n');
     const sum = (name: string): number =>
       lines.filter((l) => l.startsWith(`${name}{`)).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const udpSessions: Record<string, number> = {};
+    for (const l of lines) {
+      const carrier = /^onair_unit_udp_sessions_open\{.*\bcarrier="([a-z]+)".*\} (\d+)/.exec(l);
+      if (carrier) udpSessions[carrier[1]!] = Number(carrier[2]);
+    }
     return {
       videoSkips: sum('onair_unit_channel_video_skips'),
       drops: sum('onair_unit_channel_drops'),
+      udpSessions,
       loopLagP99Ms: sum('nodejs_eventloop_lag_p99_seconds') * 1000,
       loopLagMaxMs: sum('nodejs_eventloop_lag_max_seconds') * 1000,
     };
@@ -178,7 +189,7 @@ function keyframePercentile(values: Float64Array, p: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-type WindowUdpFigures = Omit<UdpFigures, 'unitCpuUsPerChunk' | 'unitVideoSkips' | 'unitDrops' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
+type WindowUdpFigures = Omit<UdpFigures, 'unitCpuUsPerChunk' | 'unitVideoSkips' | 'unitDrops' | 'unitUdpSessions' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
 
 function udpFigures(u: NonNullable<LoadReport['udp']>, normal: ClassCounters, wallSeconds: number): WindowUdpFigures {
   const decided = normal.udpFrames + normal.udpLost;
@@ -321,6 +332,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
           unitCpuUsPerChunk: windowUdp.chunksPerSec > 0 ? round((serverCpuCores * 1e6) / windowUdp.chunksPerSec, 2) : null,
           unitVideoSkips: unitCounters0 && unitCounters1 ? unitCounters1.videoSkips - unitCounters0.videoSkips : null,
           unitDrops: unitCounters0 && unitCounters1 ? unitCounters1.drops - unitCounters0.drops : null,
+          unitUdpSessions: unitCounters1?.udpSessions ?? null,
           kernelUdpRcvbufErrors: kernelUdp1.rcvbufErrors - kernelUdp0.rcvbufErrors,
           kernelUdpInErrors: kernelUdp1.inErrors - kernelUdp0.inErrors,
           kernelUdpSndbufErrors: kernelUdp1.sndbufErrors - kernelUdp0.sndbufErrors,

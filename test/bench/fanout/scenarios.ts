@@ -65,8 +65,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { ...tcp(500, 2, 'tcp-slow-500'), slowViewers: 1, warmupSeconds: SLOW_WARMUP_SECONDS },
   udp(50, 'rtp'),
   udp(100, 'rtp'),
-  udp(150, 'rtp'),
+  // next to udp-100, so that the two carriers are compared at one load, minutes apart
   udp(100, 'datachannel', 'udp-dc-100'),
+  udp(150, 'rtp'),
   // ── relays: a channel across three units (root → hop 1 → hop 2), latency added per hop ──
   { name: 'relay-3', kind: 'relay', mode: 'tcp', viewers: RELAY_VIEWERS, bitrateMbps: 2, slowViewers: 0, baseline: false, notBuilt: null },
 ];
