@@ -18,8 +18,9 @@
  * chunks of either carrier go through UdpFrameCounter (udp-frames.ts), which starts right after the
  * last WebSocket frame: whole frames to `onUdpFrame`, given-up seqs to `onUdpLost`, every chunk to
  * `onUdpChunk` (an RTP packet that is no chunk counts as a bad one; RTCP is passed over). Chunks that
- * overtake the `mode` message are held (at most MAX_EARLY_CHUNKS) until it comes. A later `mode: tcp` (the unit's side failed) ends the UDP period: what is still undecided
- * is counted lost, and the WebSocket's frames count again. The viewer never asks for TCP itself
+ * overtake the `mode` message are held (at most MAX_EARLY_CHUNKS) until it comes. A later
+ * `mode: tcp` (the unit's side failed) ends the UDP period: what is still undecided is counted lost,
+ * and the WebSocket's frames count again. The viewer never asks for TCP itself
  * except when the unit has not switched within UDP_OPEN_TIMEOUT_MS (`udp-stop`, state `failed`).
  *
  * node-datachannel calls back from its own threads through the event loop, possibly after close():
