@@ -18,8 +18,12 @@
  * sequence numbers (a skipped or lost chunk) holds nothing back. Nothing is ever passed on to a
  * decoder: the page decodes the reassembled frames itself, as it does for the other paths.
  *
- * Sequence and timestamp count packets per channel on the unit (every viewer gets the same bytes);
- * a unique timestamp per packet keeps each packet its own frame. Written by hand: twelve fixed
+ * Every viewer gets the same packet bytes but its own numbering: the unit writes the viewer's packet
+ * count into sequence number and timestamp (`numberRtpPacket`) just before each send, which copies.
+ * Numbered per channel instead, a viewer reading frames in another order than the one that split
+ * them first (one that skipped video, then caught up) would see sequence numbers run backwards, and
+ * SRTP's replay window refuses packets too far back. A timestamp per packet keeps each packet its own
+ * frame for the browser. Written by hand: twelve fixed
  * header bytes are simpler than any RTP library, and node-datachannel's packetizers split real
  * codec bitstreams, not chunks.
  */
@@ -42,18 +46,23 @@ export const TRACK_MESSAGE_MAX_BYTES = 1280 - 12 - 8 - 40;
 /** the most encoded-frame bytes one chunk may carry on a track */
 export const RTP_CHUNK_PAYLOAD_MAX = TRACK_MESSAGE_MAX_BYTES - CHUNK_RTP_PREFIX_BYTES - CHUNK_HEADER_BYTES;
 
-/** One chunk as an RTP packet, ready for `track.sendMessageBinary`. */
-export function rtpPacketOfChunk(chunk: Uint8Array, seq: number, timestamp: number): Buffer {
+/** One chunk as an RTP packet numbered `n`, ready for `track.sendMessageBinary`. */
+export function rtpPacketOfChunk(chunk: Uint8Array, n = 0): Buffer {
   const packet = Buffer.allocUnsafe(CHUNK_RTP_PREFIX_BYTES + chunk.length);
   packet[0] = 0x80;
   packet[1] = 0x80 | CHUNK_RTP_PAYLOAD_TYPE;
-  packet.writeUInt16BE(seq & 0xffff, 2);
-  packet.writeUInt32BE(timestamp >>> 0, 4);
+  numberRtpPacket(packet, n);
   packet.writeUInt32BE(CHUNK_RTP_SSRC, 8);
   packet[RTP_HEADER_BYTES] = VP8_DESCRIPTOR;
   packet[RTP_HEADER_BYTES + 1] = VP8_INTER_FRAME_TAG;
   packet.set(chunk, CHUNK_RTP_PREFIX_BYTES);
   return packet;
+}
+
+/** Makes `packet` the `n`th of its receiver: sequence number n mod 2^16, timestamp n mod 2^32. */
+export function numberRtpPacket(packet: Buffer, n: number): void {
+  packet.writeUInt16BE(n & 0xffff, 2);
+  packet.writeUInt32BE(n >>> 0, 4);
 }
 
 /**
