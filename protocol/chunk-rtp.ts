@@ -18,8 +18,12 @@
  * sequence numbers (a skipped or lost chunk) holds nothing back. Nothing is ever passed on to a
  * decoder: the page decodes the reassembled frames itself, as it does for the other paths.
  *
- * Sequence and timestamp count packets per channel on the unit (every viewer gets the same bytes);
- * a unique timestamp per packet keeps each packet its own frame. Written by hand: twelve fixed
+ * Every viewer gets the same packet bytes but its own numbering: the unit writes the viewer's packet
+ * count into sequence number and timestamp (`numberRtpPacket`) just before each send, which copies.
+ * Numbered per channel instead, a viewer reading frames in another order than the one that split
+ * them first (one that skipped video, then caught up) would see sequence numbers run backwards, and
+ * SRTP's replay window refuses packets too far back. A timestamp per packet keeps each packet its own
+ * frame for the browser. Written by hand: twelve fixed
  * header bytes are simpler than any RTP library, and node-datachannel's packetizers split real
  * codec bitstreams, not chunks.
  */
@@ -43,21 +47,35 @@ export const TRACK_MESSAGE_MAX_BYTES = 1280 - 12 - 8 - 40;
 export const RTP_CHUNK_PAYLOAD_MAX = TRACK_MESSAGE_MAX_BYTES - CHUNK_RTP_PREFIX_BYTES - CHUNK_HEADER_BYTES;
 
 /**
- * One chunk as an RTP packet (for `track.sendMessageBinary`, as a Buffer view of it). A Uint8Array,
- * not a Buffer: the browser client imports this file too, and its pages are built without Node's types.
+ * One chunk as an RTP packet numbered `n`, for `track.sendMessageBinary` (as a Buffer view of it). A
+ * Uint8Array written byte by byte rather than a Buffer: the browser client imports this file too, and
+ * the pages are type-checked without Node's types.
  */
-export function rtpPacketOfChunk(chunk: Uint8Array, seq: number, timestamp: number): Uint8Array {
+export function rtpPacketOfChunk(chunk: Uint8Array, n = 0): Uint8Array {
   const packet = new Uint8Array(CHUNK_RTP_PREFIX_BYTES + chunk.length);
-  const header = new DataView(packet.buffer);
   packet[0] = 0x80;
   packet[1] = 0x80 | CHUNK_RTP_PAYLOAD_TYPE;
-  header.setUint16(2, seq & 0xffff);
-  header.setUint32(4, timestamp >>> 0);
-  header.setUint32(8, CHUNK_RTP_SSRC);
+  numberRtpPacket(packet, n);
+  writeUint32(packet, 8, CHUNK_RTP_SSRC);
   packet[RTP_HEADER_BYTES] = VP8_DESCRIPTOR;
   packet[RTP_HEADER_BYTES + 1] = VP8_INTER_FRAME_TAG;
   packet.set(chunk, CHUNK_RTP_PREFIX_BYTES);
   return packet;
+}
+
+/** Makes `packet` the `n`th of its receiver: sequence number n mod 2^16, timestamp n mod 2^32. */
+export function numberRtpPacket(packet: Uint8Array, n: number): void {
+  packet[2] = (n >>> 8) & 0xff;
+  packet[3] = n & 0xff;
+  writeUint32(packet, 4, n);
+}
+
+/** `value` mod 2^32, big-endian, at `at` */
+function writeUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }
 
 /**

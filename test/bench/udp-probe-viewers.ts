@@ -8,7 +8,7 @@
  *   stop                                       close everything and exit
  * It tells the parent `{t:'ready'}` when every viewer is on the path asked for.
  */
-import { cleanup, PeerConnection as NativePeerConnection } from 'node-datachannel';
+import { cleanup, PeerConnection as NativePeerConnection, type Track } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import type { JoinResult } from '../../web/client/CsmApi.js';
@@ -29,6 +29,8 @@ const viewers: Viewer[] = [];
 const counts = { frames: 0, bytes: 0, chunks: 0 };
 let loopPc: RtcPeerConnectionLike | null = null;
 let trackPc: NativePeerConnection | null = null;
+/** the receiving tracks, referenced for as long as the process counts what they get */
+const tracks: Track[] = [];
 let wantUdp = false;
 let readySent = false;
 
@@ -111,16 +113,21 @@ async function answer(sdp: string): Promise<void> {
   send({ t: 'answer', sdp: local.sdp });
 }
 
-/** track-loop: whatever RTP packets arrive on the offered video track are counted (libdatachannel decrypts SRTP, nothing depacketizes). */
+/**
+ * track-loop: whatever RTP packets arrive on the offered video track are counted (libdatachannel
+ * decrypts SRTP, nothing depacketizes). The Track is kept in `tracks`: a native Track that is
+ * garbage-collected silently stops calling its onMessage.
+ */
 function answerTrack(sdp: string): void {
   const pc = new NativePeerConnection('probe-rx', { iceServers: [], bindAddress: '127.0.0.1' });
   trackPc = pc;
-  pc.onTrack((track) =>
+  pc.onTrack((track) => {
+    tracks.push(track);
     track.onMessage((message) => {
       counts.chunks++;
       counts.bytes += message.length;
-    }),
-  );
+    });
+  });
   pc.onLocalDescription((local, type) => {
     if (type === 'answer') send({ t: 'answer', sdp: local });
   });

@@ -1,7 +1,7 @@
 /**
  * Where a unit's time goes for UDP viewers (one JSON object on stdout; progress on stderr).
  *
- *   node dist/test/bench/udp-probe.js [--mode unit|tcp|loop] [--viewers 40] [--mbps 2] [--seconds 6] [--chunk 1100]
+ *   node dist/test/bench/udp-probe.js [--mode unit|tcp|loop|track-loop] [--viewers 40] [--mbps 2] [--seconds 6] [--chunk 1100]
  *
  * unit  a real StreamingUnit in this process (no CSM), one publisher here streaming `mbps` (30 fps
  *       video with a keyframe every 2 s, 50 fps audio), `viewers` real client viewers on UDP in a child
@@ -15,13 +15,13 @@
  *       names as cheaper): packets of a 12-byte RTP header + `chunk` bytes paced at `mbps` (one
  *       viewer's worth is 2; default here 400), counted as the child receives them; `gbpsPerCore` is
  *       what arrived ÷ this process's CPU, `sentGbps` ÷ `cpu.cores` the sending cost alone. Measured
- *       (2-vCPU VM): 1.49–1.54 Gbit/s sent per core against 0.47 for `loop`. The child's native track
- *       hands on everything at 20 Mbit/s, then less the more is offered: 29 Mbit/s received at 50,
- *       11–18 at 100, 7 at 400, while the kernel delivers every packet to its socket (InDatagrams grows
- *       by as many as OutDatagrams, no RcvbufErrors). That points at the one JavaScript callback per
- *       RTP packet on the receiving side (~3,000 a second here), not at the path: only the sending
- *       side is measured by this mode, and a Node load generator for RTP viewers would need the
- *       packets joined into frames before JavaScript (a native depacketizer).
+ *       (2-vCPU VM, one run each): 100 Mbit/s paced, all received (receivedGbps 0.098), 0.87 Gbit/s
+ *       per core; 400 paced, all received (0.393), 1.52 per core; `loop` 0.53 per core in the same
+ *       session. The child keeps a reference to its receiving Track: node-datachannel cancels the
+ *       onMessage callbacks of a Track that is garbage-collected, without a word. Before it did, the
+ *       child received all at 20 Mbit/s and less the more was offered (7 Mbit/s of 400) while the
+ *       kernel delivered every packet to its socket; that had read as a limit of one JavaScript
+ *       callback per RTP packet, but it was the collector ending the callbacks.
  *
  * `viewersPerCoreAt2Mbps` scales the measured cost per viewer to one core. On loopback the kernel's
  * receive path of the viewers' sockets is partly charged to the sender (softirq): system time is an

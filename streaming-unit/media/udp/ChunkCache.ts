@@ -1,8 +1,8 @@
 /**
  * Splits each frame of a channel into UDP messages once, however many UDP viewers send it (DESIGN
  * "Data plane": no per-viewer copy): data-channel chunks, or for the `rtp` carrier the same chunks
- * as RTP packets (protocol/chunk-rtp.ts) whose sequence numbers and timestamps count this cache's
- * packets. One cache per channel per carrier. Viewers read the ring at slightly different places, so
+ * as RTP packets (protocol/chunk-rtp.ts), which each session numbers as it sends them. One cache per
+ * channel per carrier. Viewers read the ring at slightly different places, so
  * the last `size` frames are kept, indexed by seq. A slot is trusted only when seq, timestamp and
  * length all match: a publisher that restarts its numbering must not get an old frame's chunks.
  * The messages are copies (splitFrame allocates), so they outlive the ring slot they came from.
@@ -31,8 +31,6 @@ export class ChunkCache {
   /** bytes before each chunk's own header in a message */
   readonly #prefix: number;
   #splits = 0;
-  /** the next RTP packet's sequence number and timestamp (rtp carrier) */
-  #packets = 0;
 
   constructor(
     readonly carrier: UdpCarrier,
@@ -65,19 +63,15 @@ export class ChunkCache {
     if (cached && cached.seq === seq && cached.timestamp === timestamp && cached.length === frame.length) return cached;
     const chunks = splitFrame(frame, seq, kind, keyframe, this.chunkPayload);
     // As Buffers (views, no copy): node-datachannel's send calls take a Buffer as it is.
-    const messages = chunks.map((chunk) => (this.carrier === 'rtp' ? this.#rtpPacket(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    const messages = chunks.map((chunk) => {
+      const message = this.carrier === 'rtp' ? rtpPacketOfChunk(chunk) : chunk;
+      return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    });
     let bytes = 0;
     for (const message of messages) bytes += message.length;
     const entry: Entry = { seq, timestamp, length: frame.length, messages, bytes };
     this.#slots[slot] = entry;
     this.#splits++;
     return entry;
-  }
-
-  /** One packet per chunk: sequence number and timestamp both count packets (a timestamp each keeps every packet its own frame). */
-  #rtpPacket(chunk: Uint8Array): Buffer {
-    const n = this.#packets++;
-    const packet = rtpPacketOfChunk(chunk, n, n);
-    return Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
   }
 }

@@ -21,7 +21,7 @@
  * cancels the callbacks of one that JavaScript garbage-collects.
  */
 import { PeerConnection, Video, type DataChannel, type RtcConfig, type Track } from 'node-datachannel';
-import { CHUNK_RTP_MID, CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC } from '../../../protocol/chunk-rtp.js';
+import { CHUNK_RTP_MID, CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC, numberRtpPacket } from '../../../protocol/chunk-rtp.js';
 import type { UdpCarrier, UnitMessage } from '../../../protocol/media-messages.js';
 import type { Logger } from '../../../protocol/logger.js';
 import { UdpError } from './errors.js';
@@ -66,6 +66,8 @@ export class UdpSession {
   #released = false;
   chunksSent = 0;
   bytesSent = 0;
+  /** packets sent on the track so far: the next one's number (rtp carrier) */
+  #rtpPackets = 0;
 
   /** `port`: the unit's one UDP port, shared by every session (ICE UDP mux) */
   constructor(
@@ -192,7 +194,14 @@ export class UdpSession {
    * channel or track is not open.
    */
   send(messages: readonly Buffer[], bytes: number): void {
-    for (const message of messages) this.#media.sendMessageBinary(message);
+    const media = this.#media;
+    if (this.carrier === 'rtp')
+      for (const packet of messages) {
+        // The shared packet numbered for this viewer, then copied by the send: see chunk-rtp.ts.
+        numberRtpPacket(packet, this.#rtpPackets++);
+        media.sendMessageBinary(packet);
+      }
+    else for (const message of messages) media.sendMessageBinary(message);
     this.chunksSent += messages.length;
     this.bytesSent += bytes;
   }

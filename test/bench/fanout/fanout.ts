@@ -11,11 +11,12 @@
  * Every line also says where it ran: `netns` (the bench's own network namespace, netns.ts; false
  * with --host-net) and `tcpNotsentLowat` (as read there). relay-3 adds `hops` (relay.ts).
  *
- * UDP rows (udp-50/100/150) have the same keys (no baseline) plus completeShare, udpViewers and a
- * `udp` object (udp-viewer.ts, measure.ts). Run as a group they go up in viewers and stop at the
- * first row where the generator or the machine ran out of CPU (the bigger rows are emitted as
- * skipped); then one more line, scenario `udp`, gives the unit's per-core efficiency over the rows
- * that did not saturate (udpSummary).
+ * UDP rows (udp-50/100/150 on the RTP carrier, udp-dc-100 on a data channel) have the same keys (no
+ * baseline) plus carrier, completeShare, udpViewers and a `udp` object (udp-viewer.ts, measure.ts).
+ * Run as a group a carrier's rows go up in viewers and stop at the first row where the generator or
+ * the machine ran out of CPU (its bigger rows are emitted as skipped); then one more line, scenario
+ * `udp`, gives the unit's per-core efficiency over the rows that did not saturate, per carrier
+ * (udp-summary.ts).
  */
 import { parseArgs } from 'node:util';
 import { measure, type Measurement, type MeasureOptions } from './measure.js';
@@ -23,15 +24,15 @@ import { percentile } from './latency-histogram.js';
 import { hostNetInfo, insideBenchNetns, rerunInOwnNetns, setUpBenchNetns, type NetInfo } from './netns.js';
 import { machineCores } from './proc-stats.js';
 import { hopFigures, RELAY_DEFINITIONS, startRelayTarget } from './relay.js';
-import { DEFAULT_WARMUP_SECONDS, selectScenarios, type Scenario } from './scenarios.js';
+import { carrierOf, DEFAULT_WARMUP_SECONDS, selectScenarios, type Scenario } from './scenarios.js';
 import { startNaiveTarget, startOnairTarget } from './targets.js';
+import { UDP_TARGETS, UdpRows } from './udp-summary.js';
 import { ON_TIME_MS } from './viewer-stats.js';
 
 const log = (message: string): void => void process.stderr.write(`[bench fanout] ${message}\n`);
 const round = (v: number | null, digits = 2): number | null => (v === null || !Number.isFinite(v) ? v : Number(v.toFixed(digits)));
 
 const TARGETS = { mbpsPerCore: 4000, onTimeShare: 0.99, addedLatencyP99MsAt1000: 10, firstKeyframeP95Ms: 100, rssKiBPerViewer: 50 };
-const UDP_TARGETS = { mbpsPerCore: 500, completeShare: 0.99, firstKeyframeP95Ms: 100 };
 
 const DEFINITIONS = {
   mbpsPerCore: 'frame bytes read by the generator in the window, Mbit/s, ÷ unit CPU cores (utime+stime from /proc over the window ÷ wall)',
@@ -48,14 +49,16 @@ const DEFINITIONS = {
 
 const UDP_DEFINITIONS = {
   ...DEFINITIONS,
-  mbpsPerCore: 'frame bytes of the frames the generator got whole off the data channel (or read on the WebSocket) in the window, Mbit/s, ÷ unit CPU cores (utime+stime from /proc over the window ÷ wall)',
+  carrier: "how the chunks travel (udp-start's carrier): `rtp`, one RTP packet each on a sendonly VP8 track (SRTP); `datachannel`, one message each on an unordered data channel (SCTP over DTLS)",
+  mbpsPerCore: 'frame bytes of the frames the generator got whole off the carrier (or read on the WebSocket) in the window, Mbit/s, ÷ unit CPU cores (utime+stime from /proc over the window ÷ wall)',
   onTimeShare: `frames complete ≤ ${ON_TIME_MS} ms after the publisher sent them ÷ (frames complete + frames given up), normal viewers`,
-  completeShare: 'data-channel frames with every chunk arrived ÷ (those + frames given up: not whole once 32 newer seqs were seen, incl. frames the unit skipped for a full send buffer), over the window',
-  udpViewers: "viewers the unit had switched to the data channel (`mode: udp`) at the window's end",
-  addedLatency: "publisher send stamp → the generator reading the frame's last chunk (data channel), loopback: unit, DTLS/SCTP both ends, the generator's read delay (an upper bound)",
+  completeShare: 'frames off the carrier with every chunk arrived ÷ (those + frames given up: not whole once 32 newer seqs were seen, incl. frames the unit skipped for a full send buffer), over the window',
+  udpViewers: "viewers the unit had switched to the carrier (`mode: udp`) at the window's end",
+  addedLatency: "publisher send stamp → the generator reading the frame's last chunk off the carrier, loopback: unit, SRTP (rtp) or DTLS/SCTP (datachannel) both ends, the generator's read delay (an upper bound)",
   firstKeyframe: "generator's connect start → end of the viewer's first keyframe (on the WebSocket: every socket starts on TCP)",
-  loadGenCpuShare: "generator CPU s (every thread: node-datachannel's DTLS/SCTP/ICE threads too, so a process can pass 1) ÷ (window wall s × generator processes); loadGenMainThreadShareMax: the busiest JavaScript thread",
-  udpOpenMs: 'connect start → the unit\'s `mode: udp` (WebSocket, udp-start, offer/answer, ICE, DTLS, SCTP)',
+  loadGenCpuShare: "generator CPU s (every thread: node-datachannel's DTLS/SRTP/SCTP/ICE threads too, so a process can pass 1) ÷ (window wall s × generator processes); loadGenMainThreadShareMax: the busiest JavaScript thread",
+  udpOpenMs: "connect start → the unit's `mode: udp` (WebSocket, udp-start, offer/answer, ICE, DTLS, and SCTP on a data channel)",
+  unitCpuUsPerChunk: "unit CPU µs over the window ÷ chunks the generator read off the carrier (udp.chunksPerSec): the unit's cost per packet, WebSocket and ingest work included",
 };
 
 const otherCores = (m: Measurement): number | null =>
@@ -68,6 +71,7 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
     bench: 'fanout',
     scenario: scenario.name,
     mode: scenario.mode,
+    ...(scenario.mode === 'udp' ? { carrier: carrierOf(scenario) } : {}),
     viewers: scenario.viewers,
     bitrateMbps: scenario.bitrateMbps,
     mbpsPerCore: m.mbpsPerCore,
@@ -195,46 +199,6 @@ function line(scenario: Scenario, m: Measurement, baseline: Measurement | null, 
   return out;
 }
 
-/** A measured UDP row, for the summary line. */
-interface UdpRow {
-  scenario: string;
-  viewers: number;
-  deliveredMbps: number;
-  unitCpuCores: number;
-  completeShare: number | null;
-  saturated: string | null;
-}
-
-/**
- * The `udp` line: the unit's Mbit/s per core over the UDP rows where nothing ran out of CPU (neither
- * the generator nor the machine), their delivered Mbit/s summed ÷ their unit cores summed; null with
- * a note when every row saturated.
- */
-function udpSummary(rows: UdpRow[], net: NetInfo): Record<string, unknown> {
-  const clean = rows.filter((r) => r.saturated === null);
-  const delivered = clean.reduce((s, r) => s + r.deliveredMbps, 0);
-  const cores = clean.reduce((s, r) => s + r.unitCpuCores, 0);
-  const mbpsPerCore = clean.length > 0 && cores > 0 ? round(delivered / cores, 1) : null;
-  const completeShares = clean.map((r) => r.completeShare ?? 0);
-  return {
-    bench: 'fanout',
-    scenario: 'udp',
-    mode: 'udp',
-    summary: 'unit Mbit/s per core over the UDP rows where neither the generator nor the machine saturated',
-    mbpsPerCore,
-    gbpsPerCore: mbpsPerCore === null ? null : round(mbpsPerCore / 1000, 3),
-    rows: clean.map((r) => r.scenario),
-    completeShareMin: completeShares.length > 0 ? Math.min(...completeShares) : null,
-    excluded: Object.fromEntries(rows.filter((r) => r.saturated !== null).map((r) => [r.scenario, `${r.saturated} saturated`])),
-    ...(clean.length === 0 ? { note: rows.length === 0 ? 'no UDP row was measured' : 'the generator or the machine saturated in every UDP row: no clean figure' } : {}),
-    perRow: rows.map((r) => ({ scenario: r.scenario, viewers: r.viewers, mbpsPerCore: r.unitCpuCores > 0 ? round(r.deliveredMbps / r.unitCpuCores, 1) : null, saturated: r.saturated })),
-    targets: { mbpsPerCore: UDP_TARGETS.mbpsPerCore, completeShare: UDP_TARGETS.completeShare },
-    met: clean.length === 0 ? null : { mbpsPerCore: (mbpsPerCore ?? 0) >= UDP_TARGETS.mbpsPerCore, completeShare: Math.min(...completeShares) >= UDP_TARGETS.completeShare },
-    cores: machineCores(),
-    ...net,
-  };
-}
-
 export async function runFanoutBench(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -278,18 +242,16 @@ export async function runFanoutBench(args: string[]): Promise<void> {
   process.once('SIGTERM', interrupted);
   const started = performance.now();
   let failures = 0;
-  const udpRows: UdpRow[] = [];
-  /** the first UDP row that saturated: bigger UDP rows are not run after it */
-  let udpSaturatedAt: UdpRow | null = null;
+  const udpRows = new UdpRows();
   for (const scenario of scenarios) {
     if (scenario.notBuilt) {
       emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, skipped: scenario.notBuilt, ...net });
       continue;
     }
-    if (scenario.mode === 'udp' && udpSaturatedAt && scenario.viewers > udpSaturatedAt.viewers) {
-      const skipped = `the ${udpSaturatedAt.saturated} saturated at ${udpSaturatedAt.scenario}: more viewers would measure it, not the unit (run ${scenario.name} alone to measure anyway)`;
+    const skipped = scenario.mode === 'udp' ? udpRows.skipReason(scenario.name, carrierOf(scenario), scenario.viewers) : null;
+    if (skipped) {
       log(`${scenario.name}: skipped, ${skipped}`);
-      emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, skipped, ...net });
+      emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, carrier: carrierOf(scenario), viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, skipped, ...net });
       continue;
     }
     const options: MeasureOptions = {
@@ -314,16 +276,15 @@ export async function runFanoutBench(args: string[]): Promise<void> {
       if (result.saturated) log(`${scenario.name}: WARNING the ${String(result.saturated)} ran out of CPU: the figures measure it, not only the unit`);
       emit(result);
       if (scenario.mode === 'udp') {
-        const row: UdpRow = {
+        udpRows.add({
           scenario: scenario.name,
           viewers: scenario.viewers,
+          carrier: carrierOf(scenario),
           deliveredMbps: onair.deliveredMbps,
           unitCpuCores: onair.serverCpuCores,
           completeShare: onair.udp?.completeShare ?? null,
           saturated: (result.saturated as string | null) ?? null,
-        };
-        udpRows.push(row);
-        if (row.saturated !== null && (udpSaturatedAt === null || row.viewers < udpSaturatedAt.viewers)) udpSaturatedAt = row;
+        });
       }
     } catch (error) {
       failures++;
@@ -331,7 +292,7 @@ export async function runFanoutBench(args: string[]): Promise<void> {
       emit({ bench: 'fanout', scenario: scenario.name, mode: scenario.mode, viewers: scenario.viewers, bitrateMbps: scenario.bitrateMbps, error: String(error instanceof Error ? error.message : error), ...net });
     }
   }
-  if (scenarios.some((s) => s.mode === 'udp' && !s.notBuilt)) emit(udpSummary(udpRows, net));
+  if (scenarios.some((s) => s.mode === 'udp' && !s.notBuilt)) emit(udpRows.summary(net));
   log(`done in ${Math.round((performance.now() - started) / 1000)} s`);
   if (failures > 0) throw new Error(`${failures} fanout scenario(s) failed`);
 }

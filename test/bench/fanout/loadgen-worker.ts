@@ -5,7 +5,7 @@
  * of the window), report (end of it), close.
  *
  * UDP viewers (udp-viewer.ts) are settled once they have their first keyframe and the unit has
- * switched them to the data channel (or refused, or they gave up). A process that made peer
+ * switched them to their carrier, data channel or RTP track (or refused, or they gave up). A process that made peer
  * connections closes them and runs node-datachannel's cleanup before it exits (close, SIGTERM, or
  * the parent gone).
  */
@@ -48,11 +48,13 @@ let wallMark = performance.now();
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 
-function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'][number], slowBytesPerSec: number, transport: Transport, viewer: Viewer, attempt: number): void {
+type Connect = Extract<LoadGenCommand, { type: 'connect' }>;
+
+function openViewer(spec: Connect['viewers'][number], command: Connect, viewer: Viewer, attempt: number): void {
   viewer.track.connectStartedAt = performance.now();
   viewer.track.lastSeq = -1;
   const connection = createViewerConnection(
-    transport,
+    command.transport,
     spec.url,
     {
       onOpen: () => void (viewer.opened = true),
@@ -65,7 +67,7 @@ function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'
       onUdpChunk: (bytes, outcome) => stats.udpChunk(viewer.track, bytes, outcome),
       onMode: (mode, at) => {
         if (mode === 'udp' && Number.isNaN(viewer.udpOpenMs)) viewer.udpOpenMs = at - viewer.track.connectStartedAt;
-        // Back on the WebSocket: its first frame starts the gap count afresh (the data channel's
+        // Back on the WebSocket: its first frame starts the gap count afresh (the carrier's
         // undecided seqs were counted lost; the unit resends its last ones on the socket).
         if (mode === 'tcp') viewer.track.lastSeq = -1;
       },
@@ -74,7 +76,7 @@ function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'
         if (RETRY_CODES.has(code) && attempt < MAX_ATTEMPTS) {
           retries++;
           viewer.connection = null;
-          setTimeout(() => !closing && openViewer(spec, slowBytesPerSec, transport, viewer, attempt + 1), RETRY_DELAY_MS);
+          setTimeout(() => !closing && openViewer(spec, command, viewer, attempt + 1), RETRY_DELAY_MS);
           return;
         }
         viewer.closedCode = code;
@@ -82,13 +84,14 @@ function openViewer(spec: Extract<LoadGenCommand, { type: 'connect' }>['viewers'
         closes[key] = (closes[key] ?? 0) + 1;
       },
     },
-    spec.slow ? slowBytesPerSec : 0,
+    spec.slow ? command.slowBytesPerSec : 0,
+    command.carrier,
   );
   viewer.connection = connection;
   connection.open();
 }
 
-async function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>): Promise<void> {
+async function connectAll(command: Connect): Promise<void> {
   await prepareTransport(command.transport);
   transportInUse = command.transport;
   const start = viewers.length;
@@ -102,7 +105,7 @@ async function connectAll(command: Extract<LoadGenCommand, { type: 'connect' }>)
       const spec = command.viewers[next++]!;
       const viewer: Viewer = { track: stats.track(spec.slow ? 'slow' : 'normal', spec.tag ?? null), connection: null, closedCode: null, opened: false, udpOpenMs: NaN, udpLost: 0, udpLostAtMark: 0 };
       viewers.push(viewer);
-      openViewer(spec, command.slowBytesPerSec, command.transport, viewer, 1);
+      openViewer(spec, command, viewer, 1);
     }
     if (next >= command.viewers.length) clearInterval(pacer);
   }, PACE_MS);

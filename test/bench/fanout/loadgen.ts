@@ -11,6 +11,7 @@
  * thread alone.
  */
 import { once } from 'node:events';
+import type { UdpCarrier } from '../../../protocol/media-messages.js';
 import { forkHere, ofType, type Child } from './children.js';
 import type { Transport } from './viewer-transport.js';
 import { mergeCounters, newCounters, type ClassCounters, type ViewerClass } from './viewer-stats.js';
@@ -23,7 +24,7 @@ export interface ViewerSpec {
 }
 
 export type LoadGenCommand =
-  | { type: 'connect'; viewers: ViewerSpec[]; perSecond: number; slowBytesPerSec: number; transport: Transport; settleTimeoutMs: number }
+  | { type: 'connect'; viewers: ViewerSpec[]; perSecond: number; slowBytesPerSec: number; transport: Transport; carrier: UdpCarrier; settleTimeoutMs: number }
   | { type: 'mark' }
   | { type: 'report' }
   | { type: 'close' };
@@ -44,7 +45,7 @@ export interface WorkerUdp {
   states: Record<string, number>;
   /** WebSocket frames before the switch, all viewers */
   wsFramesBeforeUdp: number;
-  /** over the window: viewers that lost frames on the data channel, and the most one lost */
+  /** over the window: viewers that lost frames on the carrier, and the most one lost */
   viewersWithLoss: number;
   lostMaxPerViewer: number;
 }
@@ -115,14 +116,15 @@ export class LoadGenerator {
     return this.#workers.map((w) => w.pid);
   }
 
-  async connect(viewers: ViewerSpec[], options: { perSecond: number; slowBytesPerSec: number; transport: Transport; settleTimeoutMs: number }): Promise<WorkerConnected> {
+  /** `carrier`: how UDP viewers' chunks travel (ignored on TCP) */
+  async connect(viewers: ViewerSpec[], options: { perSecond: number; slowBytesPerSec: number; transport: Transport; carrier: UdpCarrier; settleTimeoutMs: number }): Promise<WorkerConnected> {
     const n = this.#workers.length;
     const shares: ViewerSpec[][] = Array.from({ length: n }, () => []);
     viewers.forEach((v, i) => shares[i % n]!.push(v));
     const replies = await Promise.all(
       this.#workers.map((w, i) => {
         const reply = w.next(ofType<WorkerConnected>('connected'), 'connected', options.settleTimeoutMs + 10_000);
-        w.send({ type: 'connect', viewers: shares[i]!, perSecond: options.perSecond / n, slowBytesPerSec: options.slowBytesPerSec, transport: options.transport, settleTimeoutMs: options.settleTimeoutMs } satisfies LoadGenCommand);
+        w.send({ type: 'connect', viewers: shares[i]!, perSecond: options.perSecond / n, slowBytesPerSec: options.slowBytesPerSec, transport: options.transport, carrier: options.carrier, settleTimeoutMs: options.settleTimeoutMs } satisfies LoadGenCommand);
         return reply;
       }),
     );

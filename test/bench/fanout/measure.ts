@@ -12,14 +12,15 @@
  * RSS before they joined) ÷ viewers, each RSS the median of samples (before: 6 over 0.5 s; with
  * viewers: every 0.5 s of the window), because V8's heap alone moves RSS by megabytes between GCs.
  * With several units (the relay scenario) CPU and RSS are summed over them and also kept per unit.
- * UDP viewers (udp-viewer.ts) add `udp`: how many reached the data channel and when, and what share
- * of the window's frames came whole off it (completeShare = complete ÷ (complete + given up)).
+ * UDP viewers (udp-viewer.ts) add `udp`: how many reached the carrier (data channel or RTP track) and
+ * when, what share of the window's frames came whole off it (completeShare = complete ÷ (complete +
+ * given up)), and the unit's CPU per chunk read (the cost per packet the two carriers differ in).
  */
 import { percentile } from './latency-histogram.js';
 import { LoadGenerator, type LoadReport, type ViewerSpec } from './loadgen.js';
 import { machineBusyShare, machineCpu, machineSoftirqCores, processCpuSeconds, processCpuTimes, processRssKiB, tcpSendQueueBytes, udpKernelCounters } from './proc-stats.js';
 import { startPublisher, type RunningPublisher } from './publisher.js';
-import type { Scenario } from './scenarios.js';
+import { carrierOf, type Scenario } from './scenarios.js';
 import type { Target } from './targets.js';
 import { startUnitProfiler, type SelfTime, type UnitProfiler } from './unit-profiler.js';
 import type { ClassCounters } from './viewer-stats.js';
@@ -86,11 +87,11 @@ export interface Measurement {
 }
 
 export interface UdpFigures {
-  /** viewers on the data channel at the window's end */
+  /** viewers on the carrier at the window's end */
   viewersOnUdp: number;
   /** viewers per path state at the window's end (viewer-transport.ts UdpState; `closed`) */
   states: Record<string, number>;
-  /** frames complete off the data channel ÷ (complete + given up), over the window */
+  /** frames complete off the carrier ÷ (complete + given up), over the window */
   completeShare: number | null;
   framesComplete: number;
   framesLost: number;
@@ -100,7 +101,7 @@ export interface UdpFigures {
   /** chunks for seqs already given up on, or repeated; chunks that were not chunks */
   lateChunks: number;
   badChunks: number;
-  /** frames the WebSocket delivered in the window (viewers not, or no longer, on the data channel) */
+  /** frames the WebSocket delivered in the window (viewers not, or no longer, on the carrier) */
   wsFramesInWindow: number;
   /** frames the WebSocket delivered before the switch, all viewers, since they connected */
   wsFramesBeforeUdp: number;
@@ -108,11 +109,17 @@ export interface UdpFigures {
   openMsP50: number | null;
   openMsP95: number | null;
   openMsMax: number | null;
-  /** data-channel messages read in the window, bytes with chunk headers, Mbit/s */
+  /** chunks read in the window (data-channel messages or RTP packets), bytes with the chunks' own headers (not RTP's), Mbit/s */
   chunkMbps: number;
+  /** chunks read per second of the window, all viewers */
+  chunksPerSec: number;
+  /** the unit's CPU µs per chunk read: its cost per packet (WebSocket and ingest work included); null without chunks */
+  unitCpuUsPerChunk: number | null;
   /** over the window, from the unit's /metrics: video frames it skipped (a viewer's send buffer over its bound) and laps */
   unitVideoSkips: number | null;
   unitDrops: number | null;
+  /** the unit's open UDP sessions per carrier at the window's end (its /metrics): whether it used the carrier asked for */
+  unitUdpSessions: Record<string, number> | null;
   /** over the window, the kernel's UDP receive drops and send-buffer errors (/proc/net/snmp of the namespace the bench runs in) */
   kernelUdpRcvbufErrors: number;
   kernelUdpInErrors: number;
@@ -120,20 +127,29 @@ export interface UdpFigures {
 }
 
 /**
- * From the unit's /metrics: its monotonic per-channel counters (summed over channels) and its
- * event-loop lag (prom-client's default metrics, whose histogram restarts at every scrape: read at the
- * window's start and end, the end's figures cover the window). null when unreadable (the naive server).
+ * From the unit's /metrics: its monotonic per-channel counters (summed over channels), its open UDP
+ * sessions per carrier, and its event-loop lag (prom-client's default metrics, whose histogram
+ * restarts at every scrape: read at the window's start and end, the end's figures cover the window).
+ * null when unreadable (the naive server).
  */
-async function unitMetrics(port: number): Promise<{ videoSkips: number; drops: number; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
+async function unitMetrics(
+  port: number,
+): Promise<{ videoSkips: number; drops: number; udpSessions: Record<string, number>; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
     if (!response.ok) return null;
     const lines = (await response.text()).split('\n');
     const sum = (name: string): number =>
       lines.filter((l) => l.startsWith(`${name}{`)).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const udpSessions: Record<string, number> = {};
+    for (const l of lines) {
+      const carrier = /^onair_unit_udp_sessions_open\{.*\bcarrier="([a-z]+)".*\} (\d+)/.exec(l);
+      if (carrier) udpSessions[carrier[1]!] = Number(carrier[2]);
+    }
     return {
       videoSkips: sum('onair_unit_channel_video_skips'),
       drops: sum('onair_unit_channel_drops'),
+      udpSessions,
       loopLagP99Ms: sum('nodejs_eventloop_lag_p99_seconds') * 1000,
       loopLagMaxMs: sum('nodejs_eventloop_lag_max_seconds') * 1000,
     };
@@ -173,7 +189,7 @@ function keyframePercentile(values: Float64Array, p: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-type WindowUdpFigures = Omit<UdpFigures, 'unitVideoSkips' | 'unitDrops' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
+type WindowUdpFigures = Omit<UdpFigures, 'unitCpuUsPerChunk' | 'unitVideoSkips' | 'unitDrops' | 'unitUdpSessions' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
 
 function udpFigures(u: NonNullable<LoadReport['udp']>, normal: ClassCounters, wallSeconds: number): WindowUdpFigures {
   const decided = normal.udpFrames + normal.udpLost;
@@ -194,6 +210,7 @@ function udpFigures(u: NonNullable<LoadReport['udp']>, normal: ClassCounters, wa
     openMsP95: round(keyframePercentile(u.openMs, 95), 1),
     openMsMax: opened.length > 0 ? round(Math.max(...opened), 1) : null,
     chunkMbps: round((normal.udpChunkBytes * 8) / wallSeconds / 1e6)!,
+    chunksPerSec: round(normal.udpChunks / wallSeconds, 0)!,
   };
 }
 
@@ -239,6 +256,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
       perSecond,
       slowBytesPerSec: (scenario.bitrateMbps * 1e6) / 8 / 10,
       transport: scenario.mode,
+      carrier: carrierOf(scenario),
       settleTimeoutMs: 20_000 + (scenario.viewers / perSecond) * 1000,
     });
     log(`${kind}: ${connected.withKeyframe}/${connected.requested} viewers with a keyframe in ${Math.round(performance.now() - connectStarted)} ms (${connected.unsettled} unsettled), ${workers} generator processes`);
@@ -307,11 +325,14 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
         firstKeyframeMissing: firsts.filter((v) => Number.isNaN(v)).length,
       };
     }
-    const udp = report.udp
+    const windowUdp = report.udp ? udpFigures(report.udp, normal, wallSeconds) : null;
+    const udp = windowUdp
       ? {
-          ...udpFigures(report.udp, normal, wallSeconds),
+          ...windowUdp,
+          unitCpuUsPerChunk: windowUdp.chunksPerSec > 0 ? round((serverCpuCores * 1e6) / windowUdp.chunksPerSec, 2) : null,
           unitVideoSkips: unitCounters0 && unitCounters1 ? unitCounters1.videoSkips - unitCounters0.videoSkips : null,
           unitDrops: unitCounters0 && unitCounters1 ? unitCounters1.drops - unitCounters0.drops : null,
+          unitUdpSessions: unitCounters1?.udpSessions ?? null,
           kernelUdpRcvbufErrors: kernelUdp1.rcvbufErrors - kernelUdp0.rcvbufErrors,
           kernelUdpInErrors: kernelUdp1.inErrors - kernelUdp0.inErrors,
           kernelUdpSndbufErrors: kernelUdp1.sndbufErrors - kernelUdp0.sndbufErrors,

@@ -1,15 +1,15 @@
 /**
- * One UDP viewer's frame accounting on the data channel: which frames came whole, which never did.
- * Lighter than protocol/FrameReassembler.ts, which a player needs (frames handed on in seq order,
- * video held back after a loss until a keyframe) but the generator does not: here a frame counts the
- * moment its last chunk arrives, whatever came before it, so its latency is the network's and the
- * unit's, not a jitter buffer's.
+ * One UDP viewer's frame accounting on its carrier (a data channel, or RTP packets on a media track):
+ * which frames came whole, which never did. Lighter than protocol/FrameReassembler.ts, which a player
+ * needs (frames handed on in seq order, video held back after a loss until a keyframe) but the
+ * generator does not: here a frame counts the moment its last chunk arrives, whatever came before
+ * it, so its latency is the network's and the unit's, not a jitter buffer's.
  *
  * - complete: every chunk of the seq arrived (protocol/frame-chunks.ts); its chunks are joined and the
  *   whole encoded frame goes to `sink.frame`, read at the time of its last chunk;
  * - lost: a seq not complete once GIVE_UP_FRAMES newer seqs have been seen (about 0.4 s of a 30 fps
- *   video + 50 fps audio stream), partial or never seen; `sink.lost` gets how many. The data channel
- *   does not retransmit, and a frame skipped by the unit (its send bound) looks the same to a viewer;
+ *   video + 50 fps audio stream), partial or never seen; `sink.lost` gets how many. Neither carrier
+ *   retransmits, and a frame skipped by the unit (its send bound) looks the same to a viewer;
  * - late: a chunk for a seq already given up on, or a repeated chunk (`sink.chunk(…, 'late')`).
  *
  * Counting starts at `startAt(seq)` (the first seq after the last frame the WebSocket delivered, as
@@ -28,7 +28,7 @@ export interface UdpFrameSink {
   frame(bytes: Buffer, readAtMs: number): void;
   /** `frames` seqs given up on */
   lost(frames: number): void;
-  /** one data-channel message of `bytes` (header included) */
+  /** one chunk (a data-channel message, or the chunk an RTP packet carries) of `bytes`, its header included */
   chunk(bytes: number, outcome: ChunkOutcome): void;
 }
 
@@ -56,7 +56,7 @@ export class UdpFrameCounter {
     return this.#next !== null;
   }
 
-  /** the newest seq seen on the data channel, or null before any */
+  /** the newest seq seen on the carrier, or null before any */
   get newest(): number | null {
     return this.#next === null ? null : this.#newest;
   }
@@ -68,7 +68,7 @@ export class UdpFrameCounter {
     this.#newest = (seq - 1) >>> 0;
   }
 
-  /** One data-channel message, read at `readAtMs`. */
+  /** One chunk, read at `readAtMs`. */
   chunk(bytes: Buffer, readAtMs: number): void {
     let header;
     try {
@@ -111,7 +111,7 @@ export class UdpFrameCounter {
     if (behind < HALF_RANGE && behind >= GIVE_UP_FRAMES) this.#decide(behind - GIVE_UP_FRAMES + 1);
   }
 
-  /** Decides every seq up to the newest now (the data channel's period ended). */
+  /** Decides every seq up to the newest now (the carrier's period ended). */
   flush(): void {
     if (this.#next === null) return;
     const span = ((this.#newest - this.#next) >>> 0) + 1;

@@ -3,25 +3,34 @@
  * signalling, and a node-datachannel PeerConnection (the native API: no polyfill objects per message)
  * for the frames, as web/client/ViewerTransport.ts and UdpLink.ts do in a page:
  *
- *   socket open → `udp-start` → unit `udp-offer` → this side's answer (`udp-answer`), then its
- *   candidates → unit `udp-candidate`s → data channel → unit `{t:"mode",mode:"udp"}`.
+ *   socket open → `udp-start` (with the viewer's `carrier`) → unit `udp-offer` → this side's answer
+ *   (`udp-answer`), then its candidates → unit `udp-candidate`s → data channel or media track →
+ *   unit `{t:"mode",mode:"udp"}`.
+ *
+ * The carrier (protocol/media-messages.ts) is how the chunks travel: `datachannel`, one message each
+ * on the data channel the unit creates; `rtp`, one RTP packet each on the sendonly VP8 track the unit
+ * offers, whose chunk `chunkOfRtpPacket` (protocol/chunk-rtp.ts) takes out without a copy. The
+ * native Track is held in `#track` for as long as the viewer wants its packets: node-datachannel
+ * silently stops calling the onMessage of a Track that is garbage-collected.
  *
  * Frames the WebSocket still delivers before the switch go to `onBinary` (counted as the TCP path
  * counts them, seq gaps included) and are counted in `wsFramesBeforeUdp`. From `mode: udp` on, the
- * data channel's chunks go through UdpFrameCounter (udp-frames.ts), which starts right after the last
- * WebSocket frame: whole frames to `onUdpFrame`, given-up seqs to `onUdpLost`, every chunk to
- * `onUdpChunk`. Chunks that overtake the `mode` message are held (at most MAX_EARLY_CHUNKS) until it
- * comes. A later `mode: tcp` (the unit's side failed) ends the UDP period: what is still undecided
- * is counted lost, and the WebSocket's frames count again. The viewer never asks for TCP itself
+ * chunks of either carrier go through UdpFrameCounter (udp-frames.ts), which starts right after the
+ * last WebSocket frame: whole frames to `onUdpFrame`, given-up seqs to `onUdpLost`, every chunk to
+ * `onUdpChunk` (an RTP packet that is no chunk counts as a bad one; RTCP is passed over). Chunks that
+ * overtake the `mode` message are held (at most MAX_EARLY_CHUNKS) until it comes. A later
+ * `mode: tcp` (the unit's side failed) ends the UDP period: what is still undecided is counted lost,
+ * and the WebSocket's frames count again. The viewer never asks for TCP itself
  * except when the unit has not switched within UDP_OPEN_TIMEOUT_MS (`udp-stop`, state `failed`).
  *
  * node-datachannel calls back from its own threads through the event loop, possibly after close():
  * every callback checks `#closed` first. The process that made peer connections calls
  * `cleanupPeerConnections()` before it exits.
  */
-import { cleanup, PeerConnection, type DataChannel } from 'node-datachannel';
+import { cleanup, PeerConnection, type DataChannel, type Track } from 'node-datachannel';
+import { chunkOfRtpPacket } from '../../../protocol/chunk-rtp.js';
 import { peekFrameHeader } from '../../../protocol/media-frame.js';
-import { encodeMessage, parseUnitMessage, type ClientMessage } from '../../../protocol/media-messages.js';
+import { encodeMessage, parseUnitMessage, type ClientMessage, type UdpCarrier } from '../../../protocol/media-messages.js';
 import { RawWsViewer } from './raw-ws-viewer.js';
 import { UdpFrameCounter } from './udp-frames.js';
 import type { UdpState, ViewerConnection, ViewerHandlers } from './viewer-transport.js';
@@ -41,8 +50,10 @@ export class UdpViewer implements ViewerConnection {
   readonly #handlers: ViewerHandlers;
   readonly #ws: RawWsViewer;
   readonly #counter: UdpFrameCounter;
+  readonly #carrier: UdpCarrier;
   #pc: PeerConnection | null = null;
   #dc: DataChannel | null = null;
+  #track: Track | null = null;
   #state: UdpState = 'negotiating';
   #mode: 'tcp' | 'udp' = 'tcp';
   #closed = false;
@@ -55,8 +66,9 @@ export class UdpViewer implements ViewerConnection {
   /** `mode: tcp` after `mode: udp` */
   fallbacks = 0;
 
-  constructor(url: string, handlers: ViewerHandlers) {
+  constructor(url: string, handlers: ViewerHandlers, carrier: UdpCarrier) {
     this.#handlers = handlers;
+    this.#carrier = carrier;
     this.#counter = new UdpFrameCounter({
       frame: (bytes, readAt) => this.#handlers.onUdpFrame(bytes, readAt),
       lost: (frames) => this.#handlers.onUdpLost(frames),
@@ -65,7 +77,7 @@ export class UdpViewer implements ViewerConnection {
     this.#ws = new RawWsViewer(url, {
       onOpen: () => {
         this.#handlers.onOpen();
-        this.#send({ t: 'udp-start' });
+        this.#send({ t: 'udp-start', carrier: this.#carrier });
         this.#timer = setTimeout(() => this.#openTimedOut(), UDP_OPEN_TIMEOUT_MS);
       },
       onBinary: (message, readAt) => this.#wsFrame(message, readAt),
@@ -155,23 +167,39 @@ export class UdpViewer implements ViewerConnection {
       if (this.#answered) this.#send({ t: 'udp-candidate', candidate, mid });
       else this.#heldCandidates.push({ candidate, mid });
     });
-    pc.onDataChannel((dc) => {
-      if (this.#closed || this.#dc) return;
-      this.#dc = dc;
-      dc.onMessage((message) => {
-        if (this.#closed || typeof message === 'string') return;
-        const readAt = performance.now();
-        const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message);
-        if (this.#mode === 'udp') this.#counter.chunk(bytes, readAt);
-        else if (this.#state === 'negotiating' && this.#early.length < MAX_EARLY_CHUNKS) this.#early.push({ bytes, readAt });
+    if (this.#carrier === 'rtp') {
+      pc.onTrack((track) => {
+        if (this.#closed || this.#track) return;
+        this.#track = track;
+        track.onMessage((packet) => {
+          if (this.#closed) return;
+          const chunk = chunkOfRtpPacket(packet);
+          if (chunk) this.#chunk(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), performance.now());
+          else if (!isRtcp(packet)) this.#handlers.onUdpChunk(packet.length, 'bad');
+        });
       });
-    });
+    } else {
+      pc.onDataChannel((dc) => {
+        if (this.#closed || this.#dc) return;
+        this.#dc = dc;
+        dc.onMessage((message) => {
+          if (this.#closed || typeof message === 'string') return;
+          this.#chunk(Buffer.isBuffer(message) ? message : Buffer.from(message), performance.now());
+        });
+      });
+    }
     try {
       // libdatachannel answers by itself (onLocalDescription) once the offer is applied.
       pc.setRemoteDescription(sdp, 'offer');
     } catch {
       this.#fail();
     }
+  }
+
+  /** One chunk off either carrier: counted once in UDP mode, held until then. */
+  #chunk(bytes: Buffer, readAt: number): void {
+    if (this.#mode === 'udp') this.#counter.chunk(bytes, readAt);
+    else if (this.#state === 'negotiating' && this.#early.length < MAX_EARLY_CHUNKS) this.#early.push({ bytes, readAt });
   }
 
   #toUdp(): void {
@@ -222,18 +250,27 @@ export class UdpViewer implements ViewerConnection {
     this.#timer = null;
   }
 
-  /** Ends the data-channel side (not the socket). Safe twice. */
+  /** Ends the peer connection's side, data channel or track (not the socket). Safe twice. */
   #closePeer(): void {
     this.#clearTimer();
     const pc = this.#pc;
     const dc = this.#dc;
+    const track = this.#track;
     this.#pc = null;
     this.#dc = null;
+    this.#track = null;
     try {
       dc?.close();
+      track?.close();
       pc?.close();
     } catch {
       // already closed
     }
   }
+}
+
+/** An RTCP packet on the track's transport (RFC 5761 §4: its second byte is 192–223). */
+function isRtcp(packet: Buffer): boolean {
+  const second = packet[1] ?? 0;
+  return second >= 192 && second <= 223;
 }

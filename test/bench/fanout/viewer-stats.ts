@@ -10,11 +10,11 @@
  * - missed: sequence gaps (frames the server skipped or dropped for this viewer). The on-time share
  *   is on time ÷ (received + missed), so skipping frames cannot make a server look punctual.
  *
- * - UDP viewers (udp-viewer.ts): a frame off the data channel counts when its last chunk arrives
- *   (`udpFrame`, latency to that chunk); seq gaps are not inferred from arrival order (the channel is
- *   unordered) but reported by the viewer's own accounting (`udpLost`, udp-frames.ts) into `missed`
+ * - UDP viewers (udp-viewer.ts): a frame off the carrier (data channel or RTP track) counts when its
+ *   last chunk arrives (`udpFrame`, latency to that chunk); seq gaps are not inferred from arrival
+ *   order (neither carrier promises order) but reported by the viewer's own accounting (`udpLost`, udp-frames.ts) into `missed`
  *   and `udpLost`. Frames the WebSocket delivers (before the switch, or after a fallback) count as
- *   on TCP. `udpFrames` / (`udpFrames` + `udpLost`) is the share of frames complete on the channel.
+ *   on TCP. `udpFrames` / (`udpFrames` + `udpLost`) is the share of frames complete on the carrier.
  *
  * A viewer may also carry a tag (the relay scenario: `depth1` … `depth3`, the depth of its unit in
  * the channel's tree): its frames then count in its class and, once more, in `tagged[tag]`.
@@ -43,11 +43,11 @@ export interface ClassCounters {
   audioLatency: Uint32Array;
   /** video keyframes only (the largest frames: the longest fan-out) */
   keyframeLatency: Uint32Array;
-  /** udp: frames complete off the data channel (also in `frames`) */
+  /** udp: frames complete off the carrier (also in `frames`) */
   udpFrames: number;
-  /** udp: seqs given up on the data channel (also in `missed`) */
+  /** udp: seqs given up on the carrier (also in `missed`) */
   udpLost: number;
-  /** udp: data-channel messages, and their bytes (chunk headers included) */
+  /** udp: chunks (data-channel messages or RTP packets), and their bytes (chunk headers included, RTP's not) */
   udpChunks: number;
   udpChunkBytes: number;
   /** udp: chunks for a seq already given up on, or repeated */
@@ -138,12 +138,12 @@ export class ViewerStats {
     this.#frame(viewer, bytes, readAtMs, true);
   }
 
-  /** udp: one frame complete off the data channel at `readAtMs` (its last chunk); no gap inferred. */
+  /** udp: one frame complete off the carrier at `readAtMs` (its last chunk); no gap inferred. */
   udpFrame(viewer: ViewerTrack, bytes: Buffer, readAtMs: number): void {
     if (this.#frame(viewer, bytes, readAtMs, false)) this.#each(viewer, (c) => c.udpFrames++);
   }
 
-  /** udp: `frames` seqs that never came whole off the data channel. */
+  /** udp: `frames` seqs that never came whole off the carrier. */
   udpLost(viewer: ViewerTrack, frames: number): void {
     this.#each(viewer, (c) => {
       c.missed += frames;
@@ -151,7 +151,7 @@ export class ViewerStats {
     });
   }
 
-  /** udp: one data-channel message of `bytes`. */
+  /** udp: one chunk of `bytes`. */
   udpChunk(viewer: ViewerTrack, bytes: number, outcome: ChunkOutcome): void {
     this.#each(viewer, (c) => {
       c.udpChunks++;

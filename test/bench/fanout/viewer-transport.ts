@@ -4,12 +4,13 @@
  *
  * - `tcp`: a raw WebSocket on /watch (raw-ws-viewer.ts);
  * - `udp`: the same /watch WebSocket for signalling (`udp-start`, protocol/media-messages.ts) and the
- *   frames until the unit switches, then a node-datachannel data channel (udp-viewer.ts): chunks
- *   counted per seq (udp-frames.ts), whole frames to `onUdpFrame`, frames that never came whole to
- *   `onUdpLost`. Its module (and node-datachannel) is loaded by `prepareTransport('udp')` only, and
+ *   frames until the unit switches, then node-datachannel (udp-viewer.ts) on the `carrier` asked for:
+ *   a data channel, or RTP packets on a media track. Chunks counted per seq (udp-frames.ts), whole
+ *   frames to `onUdpFrame`, frames that never came whole to `onUdpLost`. Its module (and node-datachannel) is loaded by `prepareTransport('udp')` only, and
  *   `cleanupTransports()` runs node-datachannel's cleanup in a process that made peer connections.
  */
 import { peekFrameHeader } from '../../../protocol/media-frame.js';
+import type { UdpCarrier } from '../../../protocol/media-messages.js';
 import { DelayTracker } from '../../../web/client/DelayTracker.js';
 import { RawWsViewer, type RawWsHandlers } from './raw-ws-viewer.js';
 import type { ChunkOutcome } from './udp-frames.js';
@@ -28,7 +29,7 @@ export interface ViewerHandlers extends RawWsHandlers {
   onUdpFrame(frame: Buffer, readAtMs: number): void;
   /** udp: seqs given up on */
   onUdpLost(frames: number): void;
-  /** udp: one data-channel message */
+  /** udp: one chunk (a data-channel message, or the chunk in an RTP packet) */
   onUdpChunk(bytes: number, outcome: ChunkOutcome): void;
   /** udp: the unit moved the frames to the data channel (`udp`) or back to the WebSocket (`tcp`) */
   onMode(mode: 'tcp' | 'udp', atMs: number): void;
@@ -112,13 +113,14 @@ export function cleanupTransports(): void {
   udpModule?.cleanupPeerConnections();
 }
 
-export function createViewerConnection(transport: Transport, url: string, handlers: ViewerHandlers, slowBytesPerSec: number): ViewerConnection {
+/** `carrier`: how a UDP viewer's chunks travel (ignored on TCP). */
+export function createViewerConnection(transport: Transport, url: string, handlers: ViewerHandlers, slowBytesPerSec: number, carrier: UdpCarrier): ViewerConnection {
   switch (transport) {
     case 'tcp':
       return new TcpViewer(url, handlers, slowBytesPerSec);
     case 'udp':
       if (!udpModule) throw new Error("prepareTransport('udp') first");
       if (slowBytesPerSec > 0) throw new Error('no slow mode for UDP viewers');
-      return new udpModule.UdpViewer(url, handlers);
+      return new udpModule.UdpViewer(url, handlers, carrier);
   }
 }
