@@ -1,8 +1,10 @@
 /**
  * `onair bench browser`: latency as a person sees it, in real Chromium on loopback. A broadcaster page
  * captures the fake camera and microphone, encodes with WebCodecs and publishes through the whole site
- * (web server, CSM, a unit); watch pages in other browser contexts play it, once over the data channel
- * (UDP) and once forced to TCP. One JSON line per mode on stdout, logs on stderr:
+ * (web server, CSM, a unit); watch pages in other browser contexts play it over UDP on the carrier
+ * the page picks (`rtp` in Chromium: chunks in RTP packets read through encoded transforms), over UDP
+ * on a data channel (`udp-dc`: `&carrier=datachannel`), and forced to TCP. One JSON line per mode on
+ * stdout (`mode` the transport, `carrier` the UDP carrier the page ended on), logs on stderr:
  * - glass-to-glass: the broadcast page stamps each frame with the shared clock when the raw frame
  *   leaves the camera track (web/pages/shared/capture-clock.ts); the watch page reads the same clock
  *   when it draws the frame. Every drawn frame in the window is one sample.
@@ -23,10 +25,12 @@ const log = (message: string): void => void process.stderr.write(`[bench browser
 const round = (v: number | null): number | null => (v === null ? null : Number(v.toFixed(1)));
 
 const TARGETS = { udp: { glassToGlassP50Ms: 150 }, tcp: { glassToGlassP50Ms: 250 }, firstPictureP50Ms: 1000 };
+/** each run's watch-page query: the page's own UDP carrier, UDP on a data channel, TCP */
+const QUERIES = { udp: '', 'udp-dc': '&carrier=datachannel', tcp: '&transport=tcp' } as const;
 
 const usage = `usage: onair bench browser [options]
 
-  --modes LIST     udp,tcp (default both)
+  --modes LIST     of udp, udp-dc, tcp (default all three)
   --seconds N      glass-to-glass window per mode (default 15)
   --opens N        watch page opens per mode for the time to first picture (default 5)
   --preset P       broadcast preset: 360p | 720p | 1080p (default 720p)
@@ -43,7 +47,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      modes: { type: 'string', default: 'udp,tcp' },
+      modes: { type: 'string', default: 'udp,udp-dc,tcp' },
       seconds: { type: 'string', default: '15' },
       opens: { type: 'string', default: '5' },
       preset: { type: 'string', default: '720p' },
@@ -54,7 +58,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
   });
   if (values.help) return void process.stdout.write(`${usage}\n`);
   const modes = values.modes.split(',').map((m) => m.trim());
-  if (modes.some((m) => m !== 'udp' && m !== 'tcp')) throw new Error('--modes takes udp and/or tcp');
+  if (modes.some((m) => !Object.hasOwn(QUERIES, m))) throw new Error('--modes takes udp, udp-dc and/or tcp');
   const seconds = Number(values.seconds);
   const opens = Number(values.opens);
   if (!(seconds >= 2 && seconds <= 300) || !Number.isInteger(opens) || opens < 1 || opens > 50) throw new Error('--seconds 2..300, --opens 1..50');
@@ -81,8 +85,9 @@ export async function runBrowserBench(args: string[]): Promise<void> {
     const channelId = (await broadcastHook(broadcaster)).channelId;
     log(`live on channel ${channelId}`);
 
-    for (const mode of modes) {
-      const query = `/watch.html?channel=${channelId}${mode === 'tcp' ? '&transport=tcp' : ''}`;
+    for (const run of modes) {
+      const query = `/watch.html?channel=${channelId}${QUERIES[run as keyof typeof QUERIES]}`;
+      const mode: 'udp' | 'tcp' = run === 'tcp' ? 'tcp' : 'udp';
       const firstPictures: number[] = [];
       for (let i = 0; i < opens; i++) {
         const { page, context } = await openPage(query);
@@ -102,7 +107,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
       const g2g = stats(samples);
       const first = stats(firstPictures);
       const sender = await broadcastHook(broadcaster);
-      const target = TARGETS[mode as 'udp' | 'tcp'];
+      const target = TARGETS[mode];
       process.stdout.write(
         `${JSON.stringify({
           bench: 'browser',
@@ -115,6 +120,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
           glassToGlassRatio: g2g.p50 !== null && baseline.p50 ? round(g2g.p50 / baseline.p50) : null,
           samples: samples.length,
           pageOpens: opens,
+          carrier: mode === 'udp' ? end.carrier : null,
           modeAtEnd: end.mode,
           framesDrawn: drawnInWindow,
           framesDropped: end.stats.framesDropped - start.stats.framesDropped,
