@@ -5,8 +5,9 @@
  * change: the client reassembles, detects loss and waits for keyframes exactly as on a data channel.
  *
  * A browser hands a track's payloads to JavaScript only through a codec's depacketizer (encoded
- * transforms: `receiver.createEncodedStreams()`), so the track is declared VP8 and each packet is
- * shaped as a whole one-packet VP8 frame that carries one chunk:
+ * transforms: RTCRtpScriptTransform, or Chromium's `receiver.createEncodedStreams()`;
+ * web/client/rtp-tap.ts), so the track is declared VP8 and each packet is shaped as a whole one-packet
+ * VP8 frame that carries one chunk:
  *
  *   RTP header (RFC 3550 §5.1, 12 bytes: V=2, marker set, payload type 96, sequence, timestamp, SSRC)
  *   VP8 payload descriptor 0x10 (RFC 7741 §4.2: start of a partition, partition 0, no extensions)

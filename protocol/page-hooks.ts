@@ -31,6 +31,13 @@ export interface BroadcastHook {
 
 export type WatchState = 'joining' | 'playing' | 'reconnecting' | 'ended' | 'error';
 
+/**
+ * How the watch page reads the rtp carrier's packets (web/pages/watch/udp-carrier.ts): `script`, the
+ * standard encoded transform (RTCRtpScriptTransform, a worker); `legacy`, Chromium's
+ * `receiver.createEncodedStreams()`.
+ */
+export type RtpTapName = 'script' | 'legacy';
+
 export interface WatchHookStats {
   framesDecoded: number;
   framesDrawn: number;
@@ -55,6 +62,11 @@ export interface WatchHook {
    * encoded transforms, else a data channel (or as `&carrier=` asked); null on a page with no channel
    */
   carrier: UdpCarrier | null;
+  /**
+   * how the page reads the rtp carrier's packets: the standard transform where the browser has it,
+   * else the legacy one (or as `&rtpTap=` asked); null when the carrier is not rtp
+   */
+  rtpTap: RtpTapName | null;
   viewerId: string | null;
   /** the unit holds the video back (audio goes on): why; null while video flows */
   videoHold: VideoHoldReason | null;

@@ -85,6 +85,7 @@ describe('the site in real Chromium', () => {
     const udpHook = await watchHook(udpViewer);
     assert.equal(udpHook.mode, 'udp', 'the first viewer stayed on UDP');
     assert.equal(udpHook.carrier, 'rtp', 'over RTP: Chromium has encoded transforms');
+    assert.equal(udpHook.rtpTap, 'script', 'read through the standard transform: Chromium has RTCRtpScriptTransform');
 
     const home = await openPage('/');
     const listed = home.locator(`li.channel[data-channel-id="${channelId}"]`);

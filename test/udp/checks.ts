@@ -2,11 +2,18 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { waitFor } from '../support/processes.js';
-import type { Arrival } from './udp-harness.js';
+import type { Arrival, TestPublisher } from './udp-harness.js';
 
 /** Polls `condition` every 10 ms; fails with `what` after `timeoutMs`. */
 export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   await waitFor(what, condition, timeoutMs, 10);
+}
+
+/** Stops `publisher`, then waits until its last frame has arrived: nothing more is coming after. */
+export async function stopAndAwaitLast(publisher: TestPublisher, arrivals: Arrival[]): Promise<void> {
+  publisher.stop();
+  const last = publisher.nextSeq - 1;
+  await until(() => arrivals.at(-1)?.seq === last, 'the last frame');
 }
 
 /** Every frame once, consecutive seqs from the first, payloads as sent, video from a keyframe. */

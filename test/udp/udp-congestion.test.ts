@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
-import { until } from './checks.js';
+import { stopAndAwaitLast, until } from './checks.js';
 import { nextMode, record, withHarness, type Arrival, type Harness, type TestPublisher } from './udp-harness.js';
 
 const SEND_BOUND = 16 * 1024;
@@ -70,9 +70,7 @@ describe('UDP mode: a congested data channel', () => {
     await until(() => publisher.keyframeRequests > 0, 'a keyframe request at the publisher');
     const resumeFrom = publisher.nextSeq;
     await until(() => frames.some((f) => f.seq >= resumeFrom + 20), 'frames after the burst');
-    publisher.stop();
-    const last = publisher.nextSeq - 1;
-    await until(() => frames.at(-1)?.seq === last, 'the last frame');
+    await stopAndAwaitLast(publisher, frames);
 
     const session = h.unit.media.udp.session('congested')!;
     const gone = missing(frames);
@@ -104,9 +102,7 @@ describe('UDP mode: a congested data channel', () => {
     publisher.stream(20);
     await until(() => viewer.stats.udp.fallbacks.loss === 1, 'the loss fallback', 5000);
     await until(() => viewer.stats.udp.opened === 2, 'UDP again after the back-off', 5000);
-    publisher.stop();
-    const last = publisher.nextSeq - 1;
-    await until(() => frames.at(-1)?.seq === last, 'the last frame');
+    await stopAndAwaitLast(publisher, frames);
 
     assert.deepEqual(modes, ['udp', 'tcp', 'udp']);
     const udp = viewer.stats.udp;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
-import { assertComplete, collectGarbage, pathChanges, until } from './checks.js';
+import { assertComplete, collectGarbage, pathChanges, stopAndAwaitLast, until } from './checks.js';
 import { CARRIERS, nextMode, record, viewerOnUdp, withHarness, type Harness } from './udp-harness.js';
 
 for (const carrier of CARRIERS) {
@@ -96,9 +96,7 @@ for (const carrier of CARRIERS) {
       await nextMode(v, 'udp');
       publisher.stream(10);
       await until(() => frames.filter((f) => f.path === 'udp').length >= 150, '150 frames over UDP after the second switch', 10_000);
-      publisher.stop();
-      const last = publisher.nextSeq - 1;
-      await until(() => frames.at(-1)?.seq === last, 'the last frame');
+      await stopAndAwaitLast(publisher, frames);
       assertComplete(frames, publisher.sent, 'viewer');
       assert.equal(v.mode, 'udp');
       assert.equal(v.stats.udp.fallbacks.loss, 0);

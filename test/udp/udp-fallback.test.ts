@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertComplete, longestPause, pathChanges, until } from './checks.js';
+import { assertComplete, longestPause, pathChanges, stopAndAwaitLast, until } from './checks.js';
 import { CARRIERS, nextMode, record, viewerOnUdp, withHarness, type Harness } from './udp-harness.js';
 
 for (const carrier of CARRIERS) {
@@ -24,9 +24,7 @@ for (const carrier of CARRIERS) {
       await backToTcp;
       const switchedAt = frames.length;
       await until(() => frames.length >= switchedAt + 100, '100 more frames over TCP');
-      publisher.stop();
-      const last = publisher.nextSeq - 1;
-      await until(() => frames.at(-1)?.seq === last, 'the last frame');
+      await stopAndAwaitLast(publisher, frames);
 
       assertComplete(frames, publisher.sent, 'viewer');
       assert.deepEqual(pathChanges(frames), ['tcp', 'udp', 'tcp']);
@@ -52,9 +50,7 @@ for (const carrier of CARRIERS) {
       await until(() => h.unit.media.udp.sessionCount === 0, 'the unit closed its peer connection');
       const settledAt = frames.length;
       await until(() => frames.length >= settledAt + 50, '50 more frames');
-      publisher.stop();
-      const last = publisher.nextSeq - 1;
-      await until(() => frames.at(-1)?.seq === last, 'the last frame');
+      await stopAndAwaitLast(publisher, frames);
 
       assertComplete(frames, publisher.sent, 'viewer');
       assert.deepEqual(pathChanges(frames), ['tcp']);
@@ -78,9 +74,7 @@ for (const carrier of CARRIERS) {
       viewer.tryUdp();
       await nextMode(viewer, 'udp');
       await count(60)();
-      publisher.stop();
-      const last = publisher.nextSeq - 1;
-      await until(() => frames.at(-1)?.seq === last, 'the last frame');
+      await stopAndAwaitLast(publisher, frames);
 
       assertComplete(frames, publisher.sent, 'viewer');
       assert.deepEqual(pathChanges(frames), ['tcp', 'udp', 'tcp', 'udp']);

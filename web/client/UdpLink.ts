@@ -9,18 +9,29 @@
  * - `datachannel`: the unit creates a data channel; it arrives through `ondatachannel`, each message
  *   a chunk; open when the channel is;
  * - `rtp`: the unit offers one sendonly video track, each RTP packet a chunk. A browser hands a
- *   track's packets to JavaScript only through encoded transforms, so the peer connection is made
- *   with `encodedInsertableStreams: true` and the track's receiver gives its encoded frames
- *   ([0x01, chunk…]) to a reader here; nothing goes on to a decoder. Open when the connection is
- *   connected (DTLS-SRTP up) and the track has arrived.
+ *   track's packets to JavaScript only through an encoded transform: the injected RtpTap (rtp-tap.ts;
+ *   default Chromium's legacy `createEncodedStreams()`, the watch page's standard
+ *   RTCRtpScriptTransform) turns the track's receiver, inside `ontrack`, into a reader of encoded
+ *   frames ([0x01, chunk…]); nothing goes on to a decoder. Open when the connection is connected
+ *   (DTLS-SRTP up) and the track has arrived.
  * Chunks are handed on as bytes (`chunk`); `open` and `closed` report the session's life. `close()`
- * ends it quietly. Environment-free: the RTCPeerConnection constructor is injected (rtc.ts; in Node,
- * node-datachannel's polyfill for data channels, NodeRtpPeerConnection for RTP).
+ * ends it quietly. Environment-free: the RTCPeerConnection constructor and the tap are injected (rtc.ts;
+ * in Node, node-datachannel's polyfill for data channels, NodeRtpPeerConnection for RTP).
  */
 import { chunkOfEncodedFrame } from '../../protocol/chunk-rtp.js';
 import type { ClientMessage, UdpCarrier } from '../../protocol/media-messages.js';
 import type { RtcDataChannelLike, RtcEncodedFrameLike, RtcPeerConnectionConstructor, RtcPeerConnectionLike, RtcReaderLike, RtcTrackEventLike } from './rtc.js';
+import { legacyRtpTap, type RtpTap } from './rtp-tap.js';
 import { messageBytes } from './socket.js';
+
+export interface UdpLinkOptions {
+  RTCPeerConnection: RtcPeerConnectionConstructor;
+  /** merged into `{ iceServers: [] }` */
+  configuration: Record<string, unknown>;
+  carrier: UdpCarrier;
+  /** how the rtp carrier's packets are read (default legacyRtpTap); unused on the data channel */
+  rtpTap?: RtpTap;
+}
 
 export interface UdpLinkHandlers {
   signal(message: Extract<ClientMessage, { t: 'udp-answer' | 'udp-candidate' }>): void;
@@ -33,6 +44,7 @@ export interface UdpLinkHandlers {
 export class UdpLink {
   readonly #pc: RtcPeerConnectionLike;
   readonly #handlers: UdpLinkHandlers;
+  readonly #tap: RtpTap;
   readonly carrier: UdpCarrier;
   #dc: RtcDataChannelLike | null = null;
   /** the RTP carrier's frames, once its track arrived */
@@ -44,11 +56,12 @@ export class UdpLink {
   #localCandidates: { candidate: string; mid: string }[] = [];
   #remoteCandidates: { candidate: string; sdpMid: string }[] = [];
 
-  constructor(RTCPeerConnection: RtcPeerConnectionConstructor, configuration: Record<string, unknown>, carrier: UdpCarrier, handlers: UdpLinkHandlers) {
+  constructor(options: UdpLinkOptions, handlers: UdpLinkHandlers) {
     this.#handlers = handlers;
-    this.carrier = carrier;
-    const rtp = carrier === 'rtp';
-    const pc = new RTCPeerConnection({ iceServers: [], ...configuration, ...(rtp ? { encodedInsertableStreams: true } : {}) });
+    this.carrier = options.carrier;
+    this.#tap = options.rtpTap ?? legacyRtpTap;
+    const rtp = options.carrier === 'rtp';
+    const pc = new options.RTCPeerConnection({ iceServers: [], ...options.configuration, ...(rtp ? this.#tap.configuration : {}) });
     this.#pc = pc;
     pc.onicecandidate = (event: { candidate?: { candidate?: string; sdpMid?: string | null } | null }) => {
       const c = event.candidate;
@@ -133,8 +146,14 @@ export class UdpLink {
 
   #track(event: RtcTrackEventLike): void {
     if (this.#closed || this.#frames) return;
-    // Synchronously, inside ontrack: Chromium refuses createEncodedStreams() any later.
-    const reader = event.receiver.createEncodedStreams().readable.getReader();
+    let reader: RtcReaderLike<RtcEncodedFrameLike>;
+    try {
+      // Synchronously, inside ontrack: later, Chromium ignores a script transform or refuses
+      // createEncodedStreams() (rtp-tap.ts).
+      reader = this.#tap.open(event.receiver);
+    } catch (error) {
+      return this.#lost(`rtp tap failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.#frames = reader;
     void this.#readFrames(reader);
     if (this.#pc.connectionState === 'connected') this.#open();

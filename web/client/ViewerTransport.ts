@@ -27,6 +27,7 @@ import type { Frame } from '../../protocol/media-frame.js';
 import type { ClientMessage, UdpCarrier, UnitMessage } from '../../protocol/media-messages.js';
 import { FrameSequencer, type FramePath } from './FrameSequencer.js';
 import type { RtcPeerConnectionConstructor } from './rtc.js';
+import { legacyRtpTap, type RtpTap } from './rtp-tap.js';
 import { UdpLink } from './UdpLink.js';
 
 export type ViewerMode = 'tcp' | 'udp';
@@ -39,10 +40,15 @@ export interface UdpViewerOptions {
    */
   RTCPeerConnection: RtcPeerConnectionConstructor;
   /**
-   * how the chunks travel (default `datachannel`); `rtp` needs encoded transforms in a browser
-   * (`RTCRtpReceiver.prototype.createEncodedStreams`)
+   * how the chunks travel (default `datachannel`); `rtp` needs an encoded transform in a browser, read
+   * through `rtpTap`
    */
   carrier?: UdpCarrier;
+  /**
+   * how the rtp carrier's packets are read (rtp-tap.ts): default `legacyRtpTap`, Chromium's
+   * `createEncodedStreams()` (and NodeRtpPeerConnection's); the watch page passes its standard one
+   */
+  rtpTap?: RtpTap;
   /** merged into `{ iceServers: [] }` (Node: e.g. `{ bindAddress: '127.0.0.1' }`) */
   rtcConfiguration?: Record<string, unknown>;
   /** try UDP as soon as a socket opens (default true); false: only on tryUdp() */
@@ -180,6 +186,7 @@ export class ViewerTransport {
       ? {
           RTCPeerConnection: udp.RTCPeerConnection,
           carrier: udp.carrier ?? 'datachannel',
+          rtpTap: udp.rtpTap ?? legacyRtpTap,
           rtcConfiguration: udp.rtcConfiguration ?? {},
           auto: udp.auto ?? true,
           openTimeoutMs: udp.openTimeoutMs ?? 3000,
@@ -310,7 +317,7 @@ export class ViewerTransport {
     if (!udp || !send || !this.#udpAllowed || this.#attempt !== 'idle') return;
     let link: UdpLink;
     try {
-      link = new UdpLink(udp.RTCPeerConnection, udp.rtcConfiguration, udp.carrier, {
+      link = new UdpLink({ RTCPeerConnection: udp.RTCPeerConnection, configuration: udp.rtcConfiguration, carrier: udp.carrier, rtpTap: udp.rtpTap }, {
         signal: (message) => this.#post(message),
         chunk: (bytes) => this.#chunk(bytes),
         open: () => {},

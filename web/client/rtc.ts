@@ -47,12 +47,14 @@ export interface RtcReaderLike<T> {
 }
 
 /**
- * A track's receiver with encoded transforms turned on (`encodedInsertableStreams: true` in the
- * configuration). Chromium allows `createEncodedStreams()` once per receiver, and only synchronously
- * inside `ontrack`; its `writable` (towards the decoder) is not used — nothing is decoded from it.
+ * A track's receiver, as much of it as an RtpTap (rtp-tap.ts) reaches for: the legacy tap calls
+ * `createEncodedStreams()` (Chromium's own API, and NodeRtpPeerConnection's); the page's standard tap
+ * sets `transform` (an RTCRtpScriptTransform) on the browser's RTCRtpReceiver. Neither is on every
+ * receiver, hence both optional.
  */
 export interface RtcRtpReceiverLike {
-  createEncodedStreams(): { readable: RtcReadableLike<RtcEncodedFrameLike> };
+  createEncodedStreams?(): { readable: RtcReadableLike<RtcEncodedFrameLike> };
+  transform?: unknown;
 }
 
 export interface RtcTrackEventLike {

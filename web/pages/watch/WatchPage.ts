@@ -1,9 +1,9 @@
 /**
  * The watch page: a Viewer (web/client) joins the channel — UDP first (RTP packets on a media track
- * where the browser has encoded transforms, else a data channel: udp-carrier.ts), TCP (WebSocket) as
- * the fallback, a rejoin through the API when its unit goes away — and its frames go to
- * the Player. Around it: the channel's title, the status line and numbers, the mute and force-TCP
- * controls, the chat, and the `window.onair` hook (WatchStats).
+ * where the browser has an encoded transform, the standard one or else Chromium's legacy one, else a
+ * data channel: udp-carrier.ts), TCP (WebSocket) as the fallback, a rejoin through the API when its
+ * unit goes away — and its frames go to the Player. Around it: the channel's title, the status line
+ * and numbers, the mute and force-TCP controls, the chat, and the `window.onair` hook (WatchStats).
  *
  * States (`#status`, `onair.state`):
  * - joining       before the first frames;
@@ -17,10 +17,12 @@ import { CsmApi } from '../../../web/client/CsmApi.js';
 import { Viewer } from '../../../web/client/Viewer.js';
 import type { WebSocketConstructor } from '../../../web/client/socket.js';
 import type { RtcPeerConnectionConstructor } from '../../../web/client/rtc.js';
-import type { UdpCarrier } from '../../../protocol/media-messages.js';
+import { legacyRtpTap } from '../../../web/client/rtp-tap.js';
 import { ChatPanel } from '../shared/ChatPanel.js';
 import { Player } from './Player.js';
+import { ScriptRtpTap } from './ScriptRtpTap.js';
 import { StatusView, type StatusElements } from './StatusView.js';
+import type { UdpPath } from './udp-carrier.js';
 import { installHook, WatchStats, type WatchState } from './WatchStats.js';
 
 export interface WatchElements extends StatusElements {
@@ -36,8 +38,10 @@ export interface WatchOptions {
   channelId: number;
   /** start on TCP and stay there until the force-TCP box is unticked */
   forceTcp: boolean;
-  /** how UDP's chunks travel (udp-carrier.ts) */
-  carrier: UdpCarrier;
+  /** how UDP's chunks travel, and how the rtp carrier's are read (udp-carrier.ts) */
+  udp: UdpPath;
+  /** the standard RTP tap's worker script (ScriptRtpTap.ts) */
+  rtpTapWorker: URL;
 }
 
 /** no frame for this long while joined: show reconnecting (the broadcaster's unit may be moving) */
@@ -66,7 +70,8 @@ export class WatchPage {
   constructor(elements: WatchElements, options: WatchOptions) {
     this.#el = elements;
     this.#channelId = options.channelId;
-    this.#stats.hook.carrier = options.carrier;
+    this.#stats.hook.carrier = options.udp.carrier;
+    this.#stats.hook.rtpTap = options.udp.rtpTap;
     installHook(this.#stats.hook);
     this.#view = new StatusView(elements);
     this.#api = new CsmApi({ baseUrl: location.origin });
@@ -78,7 +83,12 @@ export class WatchPage {
       api: this.#api,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       channelId: options.channelId,
-      udp: { RTCPeerConnection: RTCPeerConnection as unknown as RtcPeerConnectionConstructor, carrier: options.carrier, auto: !options.forceTcp },
+      udp: {
+        RTCPeerConnection: RTCPeerConnection as unknown as RtcPeerConnectionConstructor,
+        carrier: options.udp.carrier,
+        rtpTap: options.udp.rtpTap === 'script' ? new ScriptRtpTap(options.rtpTapWorker) : legacyRtpTap,
+        auto: !options.forceTcp,
+      },
       // The unit's reports carry what this viewer really sees: glass-to-glass, not just transit; while
       // no picture is drawn (the unit skips video for a slow link), how late the frames arrive.
       latencyMs: () => this.#stats.stats.latencyP50Ms ?? this.#viewer.stats.delay.lastMs,

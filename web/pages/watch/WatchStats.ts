@@ -6,6 +6,7 @@
  *     state: 'joining' | 'playing' | 'reconnecting' | 'ended' | 'error',
  *     mode: 'udp' | 'tcp' | null,            // null before the first join
  *     carrier: 'rtp' | 'datachannel' | null, // how UDP's chunks travel (when mode is udp); null: no channel
+ *     rtpTap: 'script' | 'legacy' | null,    // how the rtp carrier's packets are read; null: not rtp
  *     viewerId: string | null,
  *     stats: {
  *       framesDecoded, framesDrawn, framesDropped, audioDecoded, bitrateKbps, rejoins,
@@ -52,6 +53,7 @@ export class WatchStats {
     state: 'joining',
     mode: null,
     carrier: null,
+    rtpTap: null,
     viewerId: null,
     videoHold: null,
     stats: {
