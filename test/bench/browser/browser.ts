@@ -4,7 +4,8 @@
  * (web server, CSM, a unit); watch pages in other browser contexts play it over UDP on the carrier
  * the page picks (`rtp` in Chromium: chunks in RTP packets read through encoded transforms), over UDP
  * on a data channel (`udp-dc`: `&carrier=datachannel`), and forced to TCP. One JSON line per mode on
- * stdout (`mode` the transport, `carrier` the UDP carrier the page ended on), logs on stderr:
+ * stdout (`mode` the transport, `carrier` the UDP carrier the page ended on, `rtpTap` the encoded
+ * transform it read RTP with), logs on stderr:
  * - glass-to-glass: the broadcast page stamps each frame with the shared clock when the raw frame
  *   leaves the camera track (web/pages/shared/capture-clock.ts); the watch page reads the same clock
  *   when it draws the frame. Every drawn frame in the window is one sample.
@@ -121,6 +122,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
           samples: samples.length,
           pageOpens: opens,
           carrier: mode === 'udp' ? end.carrier : null,
+          rtpTap: end.rtpTap,
           modeAtEnd: end.mode,
           framesDrawn: drawnInWindow,
           framesDropped: end.stats.framesDropped - start.stats.framesDropped,
