@@ -98,6 +98,7 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
       channels: () => groups.report().channels.map((c) => ({ ...c, viewers: groups.viewerCountOf(c.channelId) })),
       videoHolds: () => mediaPlane?.videoHolds() ?? { behind: 0, 'slow-link': 0 },
       udpSessionsOpen: () => mediaPlane?.udp.openByCarrier() ?? { datachannel: 0, rtp: 0 },
+      udpChunksSent: () => ({ ...(mediaPlane?.udp.counters.chunksSentOn ?? { datachannel: 0, rtp: 0 }) }),
     });
     const verifier = await loadTicketVerifier(config, logger);
     const media = new MediaPlane({

@@ -22,6 +22,8 @@ export interface UnitMetricSources {
   videoHolds(): Record<VideoHoldReason, number>;
   /** UDP sessions open now, by carrier */
   udpSessionsOpen(): Record<UdpCarrier, number>;
+  /** chunks sent to UDP viewers since start, by carrier */
+  udpChunksSent(): Record<UdpCarrier, number>;
 }
 
 export function createUnitRegistry(src: UnitMetricSources): Registry {
@@ -91,6 +93,15 @@ export function createUnitRegistry(src: UnitMetricSources): Registry {
     registers: [registry],
     collect() {
       for (const [carrier, count] of Object.entries(src.udpSessionsOpen())) this.set({ carrier }, count);
+    },
+  });
+  new Gauge({
+    name: 'onair_unit_udp_chunks_sent',
+    help: 'chunks sent to UDP viewers since the unit started, by carrier: data-channel messages or RTP packets (monotonic)',
+    labelNames: ['carrier'],
+    registers: [registry],
+    collect() {
+      for (const [carrier, count] of Object.entries(src.udpChunksSent())) this.set({ carrier }, count);
     },
   });
   collectDefaultMetrics({ register: registry });

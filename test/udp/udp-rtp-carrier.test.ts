@@ -117,6 +117,10 @@ describe('the rtp carrier', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${h.unit.port}/metrics`)).text();
     assert.match(metrics, /onair_unit_udp_sessions_open\{carrier="rtp"[^}]*\} 2/);
+    // Every packet the two viewers got was counted as sent on rtp (on loopback none is lost), none on a data channel.
+    const sent = (carrier: string): number => Number(new RegExp(`^onair_unit_udp_chunks_sent\\{carrier="${carrier}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    assert.ok(sent('rtp') >= a.packets.length + b.packets.length, `sent ${sent('rtp')}, received ${a.packets.length + b.packets.length}`);
+    assert.equal(sent('datachannel'), 0);
   });
 
   it('a viewer that asks for no carrier gets a data channel, as before', { timeout: 20_000 }, async () => {

@@ -99,6 +99,8 @@ export interface UdpPlaneCounters {
   opened: number;
   /** of `opened`, by carrier */
   openedOn: Record<UdpCarrier, number>;
+  /** chunks handed to a data channel or a track since start, by carrier (what the network may still lose) */
+  chunksSentOn: Record<UdpCarrier, number>;
   /** udp-start answered `mode: tcp` because `maxSessions` were open */
   refusedFull: number;
   /** udp-start ignored: over UDP_START_RATE for that viewer */
@@ -116,6 +118,7 @@ export class UdpPlane {
     started: 0,
     opened: 0,
     openedOn: { datachannel: 0, rtp: 0 },
+    chunksSentOn: { datachannel: 0, rtp: 0 },
     refusedFull: 0,
     refusedTooOften: 0,
     badSignalling: 0,
@@ -271,6 +274,7 @@ export class UdpPlane {
       }
       bytes += frameBytes;
       entry.framesSent++;
+      this.counters.chunksSentOn[session.carrier] += messages.length;
     }
     if (skipped > 0) {
       entry.videoSkipped += skipped;

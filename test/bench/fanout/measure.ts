@@ -120,6 +120,11 @@ export interface UdpFigures {
   unitDrops: number | null;
   /** the unit's open UDP sessions per carrier at the window's end (its /metrics): whether it used the carrier asked for */
   unitUdpSessions: Record<string, number> | null;
+  /**
+   * chunks the unit handed to data channels and tracks per second of the window (its /metrics), all
+   * carriers: set against `chunksPerSec`, what the network or the generator lost
+   */
+  unitChunksSentPerSec: number | null;
   /** over the window, the kernel's UDP receive drops and send-buffer errors (/proc/net/snmp of the namespace the bench runs in) */
   kernelUdpRcvbufErrors: number;
   kernelUdpInErrors: number;
@@ -128,13 +133,13 @@ export interface UdpFigures {
 
 /**
  * From the unit's /metrics: its monotonic per-channel counters (summed over channels), its open UDP
- * sessions per carrier, and its event-loop lag (prom-client's default metrics, whose histogram
+ * sessions per carrier, the chunks it sent to UDP viewers (all carriers), and its event-loop lag (prom-client's default metrics, whose histogram
  * restarts at every scrape: read at the window's start and end, the end's figures cover the window).
  * null when unreadable (the naive server).
  */
 async function unitMetrics(
   port: number,
-): Promise<{ videoSkips: number; drops: number; udpSessions: Record<string, number>; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
+): Promise<{ videoSkips: number; drops: number; udpSessions: Record<string, number>; udpChunksSent: number; loopLagP99Ms: number; loopLagMaxMs: number } | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
     if (!response.ok) return null;
@@ -150,6 +155,7 @@ async function unitMetrics(
       videoSkips: sum('onair_unit_channel_video_skips'),
       drops: sum('onair_unit_channel_drops'),
       udpSessions,
+      udpChunksSent: sum('onair_unit_udp_chunks_sent'),
       loopLagP99Ms: sum('nodejs_eventloop_lag_p99_seconds') * 1000,
       loopLagMaxMs: sum('nodejs_eventloop_lag_max_seconds') * 1000,
     };
@@ -189,7 +195,7 @@ function keyframePercentile(values: Float64Array, p: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-type WindowUdpFigures = Omit<UdpFigures, 'unitCpuUsPerChunk' | 'unitVideoSkips' | 'unitDrops' | 'unitUdpSessions' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
+type WindowUdpFigures = Omit<UdpFigures, 'unitCpuUsPerChunk' | 'unitVideoSkips' | 'unitDrops' | 'unitUdpSessions' | 'unitChunksSentPerSec' | 'kernelUdpRcvbufErrors' | 'kernelUdpInErrors' | 'kernelUdpSndbufErrors'>;
 
 function udpFigures(u: NonNullable<LoadReport['udp']>, normal: ClassCounters, wallSeconds: number): WindowUdpFigures {
   const decided = normal.udpFrames + normal.udpLost;
@@ -333,6 +339,7 @@ export async function measure(scenario: Scenario, startTarget: () => Promise<Tar
           unitVideoSkips: unitCounters0 && unitCounters1 ? unitCounters1.videoSkips - unitCounters0.videoSkips : null,
           unitDrops: unitCounters0 && unitCounters1 ? unitCounters1.drops - unitCounters0.drops : null,
           unitUdpSessions: unitCounters1?.udpSessions ?? null,
+          unitChunksSentPerSec: unitCounters0 && unitCounters1 ? round((unitCounters1.udpChunksSent - unitCounters0.udpChunksSent) / wallSeconds, 0) : null,
           kernelUdpRcvbufErrors: kernelUdp1.rcvbufErrors - kernelUdp0.rcvbufErrors,
           kernelUdpInErrors: kernelUdp1.inErrors - kernelUdp0.inErrors,
           kernelUdpSndbufErrors: kernelUdp1.sndbufErrors - kernelUdp0.sndbufErrors,
