@@ -4,7 +4,7 @@
  * - tcp: WebSocket viewers of one unit, with the naive `ws` baseline in the same run;
  * - tcp-slow: one viewer reading at a tenth of the stream rate among 500;
  * - udp: UDP viewers (udp-viewer.ts), connected at UDP_CONNECT_PER_SEC (DTLS handshakes are
- *   expensive on both sides); no baseline. udp-50/100/150 take the chunks as RTP packets on a media
+ *   expensive on both sides); no baseline. udp-50/100/150/250 take the chunks as RTP packets on a media
  *   track, the carrier the UDP target is measured on (it costs the unit about a third of a data
  *   channel per packet); udp-dc-100 takes them on a data channel, to compare the two at one load;
  * - relay: one channel across three units, latency added per hop (relay.ts).
@@ -68,6 +68,8 @@ export const SCENARIOS: readonly Scenario[] = [
   // next to udp-100, so that the two carriers are compared at one load, minutes apart
   udp(100, 'datachannel', 'udp-dc-100'),
   udp(150, 'rtp'),
+  // the UDP target's own load: 0.5 Gbit/s as 250 viewers at 2 Mbit/s
+  udp(250, 'rtp'),
   // ── relays: a channel across three units (root → hop 1 → hop 2), latency added per hop ──
   { name: 'relay-3', kind: 'relay', mode: 'tcp', viewers: RELAY_VIEWERS, bitrateMbps: 2, slowViewers: 0, baseline: false, notBuilt: null },
 ];
