@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameKind } from '../../protocol/media-frame.js';
 import { stopAndAwaitLast, until } from './checks.js';
-import { nextMode, record, withHarness, type Arrival, type Harness, type TestPublisher } from './udp-harness.js';
+import { CARRIERS, nextMode, record, withHarness, type Arrival, type Harness, type TestPublisher } from './udp-harness.js';
 
 const SEND_BOUND = 16 * 1024;
 
@@ -115,35 +115,40 @@ describe('UDP mode: a congested data channel', () => {
   });
 });
 
-describe('UDP mode: a viewer whose reports say it is far behind', () => {
-  let h: Harness;
-  withHarness((started) => (h = started));
+// On a data channel and on RTP alike: the rule reads the viewer's reports, not a send queue (a track has none).
+for (const [i, carrier] of CARRIERS.entries()) {
+  describe(`UDP mode (${carrier}): a viewer whose reports say it is far behind`, () => {
+    let h: Harness;
+    withHarness((started) => (h = started));
 
-  it('gets audio only over the data channel while behind, then video again from a keyframe', { timeout: 20_000 }, async () => {
-    h.unit.groups.createGroup(43, 0, 'root');
-    const publisher = await h.publisher(43, 20);
-    let latencyMs = 50;
-    const viewer = h.viewer(43, 0, 'udp-behind', { reportIntervalMs: 100, latencyMs: () => latencyMs });
-    const frames = record(viewer);
-    await viewer.start();
-    await nextMode(viewer, 'udp');
-    await until(() => frames.filter((f) => f.path === 'udp' && f.kind === FrameKind.VIDEO).length >= 10, 'video over UDP');
-    const conn = [...h.unit.media.channel(43)!.viewers].find((v) => v.viewerId === 'udp-behind')!;
+    it('gets audio only over UDP while behind, then video again from a keyframe', { timeout: 20_000 }, async () => {
+      const channel = 43 + i * 10;
+      h.unit.groups.createGroup(channel, 0, 'root');
+      const publisher = await h.publisher(channel, 20);
+      let latencyMs = 50;
+      const viewer = h.viewer(channel, 0, 'udp-behind', { reportIntervalMs: 100, latencyMs: () => latencyMs, udp: { carrier } });
+      const frames = record(viewer);
+      await viewer.start();
+      await nextMode(viewer, 'udp');
+      await until(() => frames.filter((f) => f.path === 'udp' && f.kind === FrameKind.VIDEO).length >= 10, 'video over UDP');
+      assert.equal(h.unit.media.udp.session('udp-behind')?.carrier, carrier);
+      const conn = [...h.unit.media.channel(channel)!.viewers].find((v) => v.viewerId === 'udp-behind')!;
 
-    latencyMs = 5000;
-    await until(() => conn.videoHold !== null, 'the unit took the report');
-    const behindFrom = publisher.nextSeq;
-    await until(() => frames.filter((f) => f.seq >= behindFrom && f.kind === FrameKind.AUDIO).length >= 20, 'audio goes on');
-    const whileBehind = frames.filter((f) => f.seq >= behindFrom);
-    assert.ok(whileBehind.every((f) => f.kind === FrameKind.AUDIO && f.path === 'udp'), 'audio only, still over the data channel');
+      latencyMs = 5000;
+      await until(() => conn.videoHold !== null, 'the unit took the report');
+      const behindFrom = publisher.nextSeq;
+      await until(() => frames.filter((f) => f.seq >= behindFrom && f.kind === FrameKind.AUDIO).length >= 20, 'audio goes on');
+      const whileBehind = frames.filter((f) => f.seq >= behindFrom);
+      assert.ok(whileBehind.every((f) => f.kind === FrameKind.AUDIO && f.path === 'udp'), 'audio only, still over UDP');
 
-    latencyMs = 50;
-    await until(() => conn.videoHold === null, 'caught up');
-    const resumeFrom = publisher.nextSeq;
-    await until(() => frames.filter((f) => f.seq >= resumeFrom && f.kind === FrameKind.VIDEO).length >= 5, 'video again');
-    const firstVideo = frames.find((f) => f.seq >= behindFrom && f.kind === FrameKind.VIDEO)!;
-    assert.ok(firstVideo.keyframe, `video resumes with a keyframe (seq ${firstVideo.seq})`);
-    assert.equal(viewer.mode, 'udp');
-    viewer.close();
+      latencyMs = 50;
+      await until(() => conn.videoHold === null, 'caught up');
+      const resumeFrom = publisher.nextSeq;
+      await until(() => frames.filter((f) => f.seq >= resumeFrom && f.kind === FrameKind.VIDEO).length >= 5, 'video again');
+      const firstVideo = frames.find((f) => f.seq >= behindFrom && f.kind === FrameKind.VIDEO)!;
+      assert.ok(firstVideo.keyframe, `video resumes with a keyframe (seq ${firstVideo.seq})`);
+      assert.equal(viewer.mode, 'udp');
+      viewer.close();
+    });
   });
-});
+}
