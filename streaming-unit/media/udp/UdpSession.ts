@@ -121,7 +121,13 @@ export class UdpSession {
       );
     }
     // A track, unlike a data channel, does not start the negotiation by itself.
-    if (carrier === 'rtp') this.#pc.setLocalDescription();
+    if (carrier === 'rtp')
+      try {
+        this.#pc.setLocalDescription();
+      } catch (error) {
+        this.#pc.close();
+        throw error;
+      }
     this.#timer = setTimeout(() => this.#end('timeout', `not open after ${options.signallingTimeoutMs} ms`), options.signallingTimeoutMs);
     this.#timer.unref();
   }
