@@ -97,6 +97,7 @@ export class CsmService {
       ticket,
       expiresAt: this.cluster.now() + ttl * 1000,
       transports: ['udp', 'tcp'],
+      udpCarriers: [...group.unit.udpCarriers],
     };
   }
 

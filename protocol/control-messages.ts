@@ -5,6 +5,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { EVENT_KINDS, type EventKind } from './event-kinds.js';
+import { UdpCarrierSchema } from './media-messages.js';
 
 const UnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const ChannelId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
@@ -93,6 +94,11 @@ export const RequestSchemas = {
         groups: Type.Array(GroupReportSchema, { maxItems: 10_000 }),
         channels: Type.Array(ChannelReportSchema, { maxItems: 10_000 }),
         load: UnitLoadSchema,
+        /**
+         * the UDP carriers its viewers may ask for (udp-start's `carrier`); a unit from before
+         * carriers sends none and is taken to serve the data channel only
+         */
+        udpCarriers: Type.Optional(Type.Array(UdpCarrierSchema, { maxItems: 2, uniqueItems: true })),
       },
       strict,
     ),

@@ -38,7 +38,9 @@ export const MAX_TEXT_MESSAGE_BYTES = 16 * 1024;
 
 const strict = { additionalProperties: false } as const;
 const Sdp = Type.String({ minLength: 1, maxLength: 12 * 1024 });
-const UdpCarrier = Type.Union([Type.Literal('datachannel'), Type.Literal('rtp')]);
+/** how a UDP viewer's chunks travel (udp-start's `carrier`); also what a unit registers it serves */
+export const UdpCarrierSchema = Type.Union([Type.Literal('datachannel'), Type.Literal('rtp')]);
+const UdpCarrier = UdpCarrierSchema;
 const Candidate = Type.Object({ t: Type.Literal('udp-candidate'), candidate: Type.String({ maxLength: 1024 }), mid: Type.String({ maxLength: 64 }) }, strict);
 
 export const ClientMessageSchema = Type.Union([

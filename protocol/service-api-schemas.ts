@@ -6,6 +6,7 @@
  * that these schemas and those types agree.
  */
 import Type from 'typebox';
+import { UdpCarrierSchema } from './media-messages.js';
 
 export const strict = { additionalProperties: false } as const;
 export const Count = Type.Integer({ minimum: 0 });
@@ -48,6 +49,7 @@ export const JoinResultSchema = Type.Object(
     ticket: Type.String({ description: 'viewer ticket (JWT) for this unit and group' }),
     expiresAt: Millis,
     transports: Type.Array(Type.Enum(['udp', 'tcp']), { description: 'try in this order' }),
+    udpCarriers: Type.Optional(Type.Array(UdpCarrierSchema, { description: "the UDP carriers the viewer's unit serves (udp-start's carrier)" })),
   },
   strict,
 );

@@ -2,6 +2,7 @@
  * The result shapes of the CSM's service API (README "HTTP APIs of the CSM"), declared once: the CSM
  * builds them (csm/CsmService.ts) and the clients read them (web/client/CsmApi.ts).
  */
+import type { UdpCarrier } from './media-messages.js';
 
 /** Where and with what the broadcaster publishes (`POST /channels/:id/publish`). */
 export interface IngestGrant {
@@ -31,4 +32,9 @@ export interface JoinResult {
   expiresAt: number;
   /** the order the client should try transports in */
   transports: ('udp' | 'tcp')[];
+  /**
+   * the UDP carriers the unit serves (udp-start's `carrier`); absent from a CSM of before carriers:
+   * then only the data channel is sure
+   */
+  udpCarriers?: UdpCarrier[];
 }

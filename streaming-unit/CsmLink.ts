@@ -24,6 +24,7 @@ import { serveCsmCommands } from './csm-commands.js';
 import { UnitError } from './errors.js';
 import type { LoadMeter } from './LoadMeter.js';
 import type { UnitGroups, UnitGroupsEvents } from './UnitGroups.js';
+import type { UdpCarrier } from '../protocol/media-messages.js';
 
 export interface CsmLinkOptions {
   unitId: string;
@@ -34,6 +35,8 @@ export interface CsmLinkOptions {
   clusterSecret: string;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** the UDP carriers this unit's viewers may ask for, told the CSM at registration (it tells joining viewers) */
+  udpCarriers: UdpCarrier[];
   /** give up on a TCP connect (e.g. a VIP with no holder) after this long */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -173,6 +176,7 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
         groups,
         channels,
         load: this.#meter.current(),
+        udpCarriers: this.#options.udpCarriers,
       });
     } catch (error) {
       const coded = error instanceof CodedError ? error : new ControlError(ControlErrorCode.CONTROL_ERR_HANDLER_FAILED, String(error));

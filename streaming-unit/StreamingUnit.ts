@@ -157,6 +157,8 @@ export class StreamingUnit extends TypedEmitter<StreamingUnitEvents> {
         clusterSecret: config.clusterSecret,
         reconnectMinMs: config.reconnectMinMs,
         reconnectMaxMs: config.reconnectMaxMs,
+        // Both carriers while UDP mode is on: the CSM passes them on to joining viewers.
+        udpCarriers: config.udpMaxSessions > 0 ? ['datachannel', 'rtp'] : [],
       },
       groups,
       meter,

@@ -12,6 +12,7 @@ import type { Channel, Group, Unit, Viewer } from './model.js';
 import { groupKey } from './model.js';
 import { expansionInServingUnit, leastLoadedUnit, relayParentFor } from './placement.js';
 import { allocateGroup, releaseGroup } from './tree-ops.js';
+import type { UdpCarrier } from '../../protocol/media-messages.js';
 
 export interface ClusterOptions {
   /** relay links one unit may feed for one channel; bounds fan-out so depth grows like log(units) */
@@ -46,7 +47,11 @@ export interface UnitRegistration {
   groupsPerUnit: number;
   groupSize: number;
   load: UnitLoad;
+  /** the UDP carriers it serves; none named (a unit from before carriers): the data channel */
+  udpCarriers?: UdpCarrier[];
 }
+
+const DATA_CHANNEL_ONLY: readonly UdpCarrier[] = ['datachannel'];
 
 export class Cluster {
   readonly units = new Map<string, Unit>();
@@ -109,6 +114,7 @@ export class Cluster {
         address: info.address,
         groupsPerUnit: info.groupsPerUnit,
         groupSize: info.groupSize,
+        udpCarriers: [...(info.udpCarriers ?? DATA_CHANNEL_ONLY)],
         operatorCapacity: null,
         state: 'up',
         registeredAt: now,
@@ -126,6 +132,7 @@ export class Cluster {
     } else {
       const wasFailed = unit.state === 'failed';
       unit.address = info.address;
+      unit.udpCarriers = [...(info.udpCarriers ?? DATA_CHANNEL_ONLY)];
       // An operator's capacity holds over what a restarted unit registers with (reapplyOperatorCapacity tells it).
       unit.groupsPerUnit = unit.operatorCapacity?.groupsPerUnit ?? info.groupsPerUnit;
       unit.groupSize = unit.operatorCapacity?.groupSize ?? info.groupSize;

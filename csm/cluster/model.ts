@@ -7,6 +7,7 @@
  */
 import type { UnitLoad } from '../../protocol/control-messages.js';
 import type { UnitState } from '../store/records.js';
+import type { UdpCarrier } from '../../protocol/media-messages.js';
 
 export type { UnitState };
 
@@ -15,6 +16,12 @@ export interface Unit {
   address: string;
   groupsPerUnit: number;
   groupSize: number;
+  /**
+   * the UDP carriers its viewers may ask for, as it registered them (joins pass them on). Not
+   * mirrored: a unit restored by a takeover counts as data-channel only until it registers again,
+   * which it does at once through the VIP
+   */
+  udpCarriers: UdpCarrier[];
   /** set by an operator (POST /admin/v1/units/:id/capacity); outlives the unit's restarts, which register its configured values */
   operatorCapacity: { groupsPerUnit: number; groupSize: number } | null;
   state: UnitState;

@@ -46,6 +46,7 @@ function restoredUnit(record: UnitRecord, now: number): Unit {
     address: record.address,
     groupsPerUnit: record.groupsPerUnit,
     groupSize: record.groupSize,
+    udpCarriers: ['datachannel'],
     operatorCapacity: record.operatorCapacity ? { ...record.operatorCapacity } : null,
     state: record.state,
     registeredAt: record.registeredAt,

@@ -195,6 +195,7 @@ export class ControlServer {
       groupsPerUnit: params.groupsPerUnit,
       groupSize: params.groupSize,
       load: params.load,
+      ...(params.udpCarriers ? { udpCarriers: params.udpCarriers } : {}),
     });
     this.#links.set(unit.id, link);
     this.logger.info({ unitId: unit.id, address: unit.address, from: link.remoteAddress }, 'unit registered');

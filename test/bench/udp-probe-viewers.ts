@@ -60,6 +60,7 @@ function startViewers(command: Extract<Command, { t: 'viewers' }>): void {
         ticket: entry.ticket,
         expiresAt: Date.now() + 600_000,
         transports: ['udp', 'tcp'],
+        udpCarriers: ['datachannel', 'rtp'],
       }),
     };
     const viewer = new Viewer({

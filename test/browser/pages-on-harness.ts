@@ -53,7 +53,7 @@ export async function servePagesOnHarness(h: Harness): Promise<PagesOnHarness> {
         const viewerId = `watch-${++viewers}`;
         const { groupIndex } = channel;
         const ticket = await h.viewTicket(channelId, groupIndex, viewerId);
-        const join: JoinResult = { channelId, viewerId, unitId: UNIT_ID, url: unitUrl, group: `${UNIT_ID}/${groupIndex}`, groupIndex, ticket, expiresAt: Date.now() + TICKET_LIFE_MS, transports: ['udp', 'tcp'] };
+        const join: JoinResult = { channelId, viewerId, unitId: UNIT_ID, url: unitUrl, group: `${UNIT_ID}/${groupIndex}`, groupIndex, ticket, expiresAt: Date.now() + TICKET_LIFE_MS, transports: ['udp', 'tcp'], udpCarriers: ['datachannel', 'rtp'] };
         return [200, join];
       }
       case 'POST publish':

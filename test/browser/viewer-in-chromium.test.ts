@@ -55,7 +55,7 @@ describe('the web client in real Chromium', () => {
       h.unit.groups.createGroup(channelId, index, 'root');
       const publisher = await h.publisher(channelId, 10);
       const ticket = await h.viewTicket(channelId, index, viewerId);
-      const join: JoinResult = { channelId, viewerId, unitId: UNIT_ID, url: `ws://127.0.0.1:${h.unit.port}`, group: `${UNIT_ID}/${index}`, groupIndex: index, ticket, expiresAt: Date.now() + 60_000, transports: ['udp', 'tcp'] };
+      const join: JoinResult = { channelId, viewerId, unitId: UNIT_ID, url: `ws://127.0.0.1:${h.unit.port}`, group: `${UNIT_ID}/${index}`, groupIndex: index, ticket, expiresAt: Date.now() + 60_000, transports: ['udp', 'tcp'], udpCarriers: ['datachannel', 'rtp'] };
       const tab = await browser!.newPage();
       const problems: string[] = [];
       tab.on('pageerror', (error) => problems.push(error.message));

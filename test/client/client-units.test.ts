@@ -93,3 +93,41 @@ describe('ViewerTransport reports', () => {
     transport.close();
   });
 });
+
+describe('ViewerTransport carrier', () => {
+  /** A peer connection that only records that it was made: udp-start is what is checked. */
+  class InertPeerConnection {
+    connectionState = 'new';
+    ondatachannel = null;
+    ontrack = null;
+    onicecandidate = null;
+    onconnectionstatechange = null;
+    async setRemoteDescription(): Promise<void> {}
+    async createAnswer(): Promise<{ type: string; sdp: string }> {
+      return { type: 'answer', sdp: '' };
+    }
+    async setLocalDescription(): Promise<void> {}
+    async addIceCandidate(): Promise<void> {}
+    close(): void {}
+  }
+
+  it('asks for rtp only where the join lists it among the unit\'s carriers, else for the bare data channel', () => {
+    const starts: ClientMessage[] = [];
+    const transport = new ViewerTransport(
+      { udp: { RTCPeerConnection: InertPeerConnection, carrier: 'rtp' }, reportIntervalMs: 0, now: () => 0 },
+      { deliver: () => {}, modeChanged: () => {}, error: (error) => assert.fail(error) },
+    );
+    const open = (carriers?: ('datachannel' | 'rtp')[]): void => transport.socketOpened((message) => message.t === 'udp-start' && starts.push(message), true, carriers);
+    open(['datachannel', 'rtp']);
+    assert.equal(transport.carrier, 'rtp');
+    // A unit of before carriers (its CSM's join names none, or only the data channel) would refuse the field.
+    open(['datachannel']);
+    assert.equal(transport.carrier, 'datachannel');
+    open(undefined);
+    assert.equal(transport.carrier, 'datachannel');
+    open(['rtp', 'datachannel']);
+    assert.deepEqual(starts, [{ t: 'udp-start', carrier: 'rtp' }, { t: 'udp-start' }, { t: 'udp-start' }, { t: 'udp-start', carrier: 'rtp' }]);
+    transport.close();
+  });
+});
+

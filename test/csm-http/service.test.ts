@@ -18,6 +18,8 @@ describe('CSM HTTP: service API', () => {
     assert.equal(join.statusCode, 200);
     const joined = join.json();
     assert.deepEqual(joined.transports, ['udp', 'tcp']);
+    // The harness's units register without carriers, as units of before them did: the data channel only.
+    assert.deepEqual(joined.udpCarriers, ['datachannel']);
     const view = await verifier.verify(joined.ticket, { role: 'view', channel: 1, unit: joined.unitId });
     assert.equal(view.group, joined.groupIndex);
     assert.equal(view.id, joined.viewerId);

@@ -117,6 +117,7 @@ export async function startHarness(unitOverrides: Partial<UnitConfig> = {}, unit
             ticket: await viewTicket(channel, groupIndex, viewerId),
             expiresAt: Date.now() + 60_000,
             transports: ['udp', 'tcp'],
+            udpCarriers: ['datachannel', 'rtp'],
           }),
         };
         const PeerConnection = options.udp?.carrier === 'rtp' ? NodeRtpPeerConnection : RTCPeerConnection;

@@ -35,7 +35,7 @@ async function rig(t: TestContext, csmOptions: ScriptedCsmOptions = {}, prepare?
   const groups = new UnitGroups(4, 3);
   prepare?.(groups);
   const link = new CsmLink(
-    { unitId: 'u1', address: ADDRESS, csmHost: '127.0.0.1', csmControlPort: csm.port, clusterSecret: 'test-secret', reconnectMinMs: 10, reconnectMaxMs: 40 },
+    { unitId: 'u1', address: ADDRESS, csmHost: '127.0.0.1', csmControlPort: csm.port, clusterSecret: 'test-secret', reconnectMinMs: 10, reconnectMaxMs: 40, udpCarriers: ['datachannel', 'rtp'] },
     groups,
     new LoadMeter(groups),
     silent,
@@ -83,6 +83,7 @@ describe('CsmLink', () => {
       epochSeen: 0,
       groups: [{ index: 0, channelId: 7, role: 'root', viewerIds: ['v1'] }],
       channels: [{ channelId: 7, relayParent: null, publisherConnected: false, bitrateBps: 0, backlogFrames: 0, videoSkips: 0, drops: 0, udpViewerIds: [], relayChildren: 0 }],
+      udpCarriers: ['datachannel', 'rtp'],
     });
     assert.equal(load.viewers, 1);
     assert.ok(load.rssBytes > 0);
@@ -240,7 +241,7 @@ describe('CsmLink', () => {
     const port = await freePort();
     const groups = new UnitGroups(4, 3);
     const link = new CsmLink(
-      { unitId: 'u2', address: ADDRESS, csmHost: '127.0.0.1', csmControlPort: port, clusterSecret: 's', reconnectMinMs: 10, reconnectMaxMs: 20 },
+      { unitId: 'u2', address: ADDRESS, csmHost: '127.0.0.1', csmControlPort: port, clusterSecret: 's', reconnectMinMs: 10, reconnectMaxMs: 20, udpCarriers: [] },
       groups,
       new LoadMeter(groups),
       silent,

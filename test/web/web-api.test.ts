@@ -85,6 +85,8 @@ describe('web server in front of a real CSM and unit', () => {
     assert.equal(join.body.channelId, id);
     assert.equal(join.body.url, cluster.units.get('wu1')!.address);
     assert.deepEqual(join.body.transports, ['udp', 'tcp']);
+    // The unit registered the carriers it serves; the CSM and then the web server pass them on.
+    assert.deepEqual(join.body.udpCarriers, ['datachannel', 'rtp']);
     assert.equal((await call('POST', `/api/v1/channels/${id}/join`)).status, 200, 'a join without a body is the same as {}');
 
     const wrongKey = { code: 'CSM_ERR_BAD_PUBLISHER_KEY', message: 'wrong publisher key for this channel', retryable: false };

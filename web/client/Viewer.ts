@@ -257,7 +257,7 @@ export class Viewer {
         this.#everOpen = true;
         this.events.safeEmit('joined', join);
       }
-      this.#transport.socketOpened((message) => ws.send(encodeMessage(message)), join.transports?.includes('udp') ?? true);
+      this.#transport.socketOpened((message) => ws.send(encodeMessage(message)), join.transports?.includes('udp') ?? true, join.udpCarriers);
     };
     ws.onmessage = (event: { data?: unknown }) => {
       if (ws !== this.#ws || this.#isClosed()) return;

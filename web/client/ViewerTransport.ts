@@ -8,6 +8,8 @@
  * unit says `mode: udp`, and back when it says `mode: tcp`; FrameSequencer keeps them in seq order
  * without duplicates across both switches. On UDP the frames' chunks come on the `carrier` asked for
  * in udp-start: a data channel, or RTP packets on a media track (cheaper for the unit; chunk-rtp.ts).
+ * RTP is asked for only when the join says the unit serves it (`udpCarriers`): a unit of before
+ * carriers would refuse the field and close the socket, so without that word the data channel is used.
  *
  * Back to TCP (`udp-stop`):
  * - `timeout`: the unit has not switched within `openTimeoutMs` (UDP blocked, NAT): not tried again
@@ -81,7 +83,10 @@ export interface ViewerTransportOptions {
 export interface UdpStats {
   /** where frames come from now */
   mode: ViewerMode;
-  /** how the chunks travel while mode is `udp` (the option); null without UDP options */
+  /**
+   * how the chunks travel on this socket's UDP: the `carrier` option, or the data channel when the
+   * join did not list it among the unit's `udpCarriers`; null without UDP options
+   */
   carrier: UdpCarrier | null;
   attempts: number;
   opened: number;
@@ -231,11 +236,16 @@ export class ViewerTransport {
     };
   }
 
-  /** A watch socket opened; `udpAllowed`: the CSM lists udp among the join's transports. */
-  socketOpened(send: (message: ClientMessage) => void, udpAllowed: boolean): void {
+  /**
+   * A watch socket opened; `udpAllowed`: the CSM lists udp among the join's transports; `unitCarriers`:
+   * the join's `udpCarriers` (absent: the data channel only is sure).
+   */
+  socketOpened(send: (message: ClientMessage) => void, udpAllowed: boolean, unitCarriers?: readonly UdpCarrier[]): void {
     this.socketClosed();
     this.#send = send;
     this.#udpAllowed = udpAllowed;
+    const wanted = this.#udp?.carrier;
+    if (wanted) this.#stats.carrier = wanted === 'rtp' && !unitCarriers?.includes('rtp') ? 'datachannel' : wanted;
     this.#sequencer = new FrameSequencer((frame, bytes, path) => this.#delivered(frame, bytes, path), this.#udp?.windowFrames ?? 16);
     this.#lastReportAt = this.#now();
     this.#reportDelivered = this.#reportMissing = this.#reportBytes = 0;
@@ -315,9 +325,10 @@ export class ViewerTransport {
     const udp = this.#udp;
     const send = this.#send;
     if (!udp || !send || !this.#udpAllowed || this.#attempt !== 'idle') return;
+    const carrier = this.#stats.carrier ?? 'datachannel';
     let link: UdpLink;
     try {
-      link = new UdpLink({ RTCPeerConnection: udp.RTCPeerConnection, configuration: udp.rtcConfiguration, carrier: udp.carrier, rtpTap: udp.rtpTap }, {
+      link = new UdpLink({ RTCPeerConnection: udp.RTCPeerConnection, configuration: udp.rtcConfiguration, carrier, rtpTap: udp.rtpTap }, {
         signal: (message) => this.#post(message),
         chunk: (bytes) => this.#chunk(bytes),
         open: () => {},
@@ -334,7 +345,7 @@ export class ViewerTransport {
     this.#stats.attempts++;
     // The data channel is asked for without a carrier, as before carriers: a unit of before them
     // refuses an unknown field (and closes the socket), and takes the bare udp-start.
-    this.#post(udp.carrier === 'datachannel' ? { t: 'udp-start' } : { t: 'udp-start', carrier: udp.carrier });
+    this.#post(carrier === 'datachannel' ? { t: 'udp-start' } : { t: 'udp-start', carrier });
     this.#openTimer = setTimeout(() => {
       this.#openTimer = null;
       if (this.#attempt !== 'negotiating') return;

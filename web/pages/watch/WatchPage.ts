@@ -58,6 +58,8 @@ export class WatchPage {
   readonly #viewer: Viewer;
   readonly #player: Player;
   readonly #chat: ChatPanel;
+  /** the encoded transform chosen for the rtp carrier (udp-carrier.ts), whether or not a unit serves rtp */
+  readonly #rtpTap: UdpPath['rtpTap'];
   #lastKeyframeRequest = -Infinity;
   /** sticky problem text (state 'error' while set) */
   #problem: string | null = null;
@@ -71,7 +73,7 @@ export class WatchPage {
     this.#el = elements;
     this.#channelId = options.channelId;
     this.#stats.hook.carrier = options.udp.carrier;
-    this.#stats.hook.rtpTap = options.udp.rtpTap;
+    this.#stats.hook.rtpTap = this.#rtpTap = options.udp.rtpTap;
     installHook(this.#stats.hook);
     this.#view = new StatusView(elements);
     this.#api = new CsmApi({ baseUrl: location.origin });
@@ -139,6 +141,12 @@ export class WatchPage {
     viewer.events.on('disconnected', () => this.#refresh());
     viewer.events.on('mode', (mode) => {
       hook.mode = mode;
+      // The carrier asked for, unless this socket's unit does not serve it (ViewerTransport): the data channel.
+      const carrier = viewer.carrier ?? hook.carrier;
+      if (carrier !== hook.carrier) {
+        hook.carrier = carrier;
+        hook.rtpTap = carrier === 'rtp' ? this.#rtpTap : null;
+      }
       this.#view.mode(mode, hook.carrier);
     });
     viewer.events.on('video', (hold) => {
