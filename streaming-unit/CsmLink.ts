@@ -78,6 +78,11 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
   #reportTimer: NodeJS.Timeout | null = null;
   /** a viewer/publisher change happened after the register snapshot was taken */
   #changedWhileRegistering = false;
+  /**
+   * Whether `udpCarriers` goes with the registration: cleared when a CSM refuses it as a bad payload
+   * (an earlier release's strict schema), set again when a registered link closes
+   */
+  #sendCarriers = true;
   #downSince: number | null = null;
   #lastSocketError: string | null = null;
 
@@ -176,7 +181,7 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
         groups,
         channels,
         load: this.#meter.current(),
-        udpCarriers: this.#options.udpCarriers,
+        ...(this.#sendCarriers ? { udpCarriers: this.#options.udpCarriers } : {}),
       });
     } catch (error) {
       const coded = error instanceof CodedError ? error : new ControlError(ControlErrorCode.CONTROL_ERR_HANDLER_FAILED, String(error));
@@ -184,6 +189,12 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
       // The CSM closes the link right after its refusal, and that close may be handled before this
       // line runs: a refusal the CSM sent is still reported. Any other failure of a link that closed
       // meanwhile is already being handled (logged, reconnect scheduled).
+      if (coded.remote && coded.code === ControlErrorCode.CONTROL_ERR_BAD_PAYLOAD && this.#sendCarriers) {
+        // A CSM of an earlier release: its strict schema knows no udpCarriers. Without them its joins
+        // name no carrier, and viewers ask this unit for the data channel only.
+        this.#sendCarriers = false;
+        this.#logger.warn({ err: coded.message }, 'the CSM refused udpCarriers (a CSM of an earlier release?); registering without them');
+      }
       if (current || coded.remote) {
         this.#logger.warn({ code: coded.code, err: coded.message }, 'the CSM refused the registration; retrying after backoff');
         this.safeEmit('registerRefused', coded);
@@ -238,6 +249,8 @@ export class CsmLink extends TypedEmitter<CsmLinkEvents> {
 
   #onLinkClosed(channel: ControlChannel, reason: CodedError | undefined): void {
     if (channel !== this.#channel) return;
+    // The next CSM may be a newer one (a takeover, an upgrade): offer the carriers again.
+    if (this.#state === 'registered') this.#sendCarriers = true;
     const wasUp = this.#tcpUp;
     this.#channel = null;
     this.#socket = null;

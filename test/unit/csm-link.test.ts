@@ -270,6 +270,26 @@ describe('CsmLink', () => {
     assert.equal(r.link.linked, true);
   });
 
+  it('registers without udpCarriers with a CSM of an earlier release, and offers them again to the next CSM', async (t) => {
+    const r = await rig(t);
+    r.csm.beforeCarriers = true;
+    const refusals: string[] = [];
+    r.link.on('registerRefused', (error) => refusals.push(error.code));
+    await started(r);
+    assert.deepEqual(refusals, ['CONTROL_ERR_BAD_PAYLOAD']);
+    assert.deepEqual(
+      r.csm.registers.map((p) => p.udpCarriers),
+      [['datachannel', 'rtp'], undefined],
+      'refused with the carriers, taken without them',
+    );
+    // That CSM is replaced by one that knows carriers: the unit reconnects and names them again.
+    r.csm.beforeCarriers = false;
+    const registered = linkEvent(r.link, 'registered');
+    r.csm.dropLinks();
+    await registered;
+    assert.deepEqual(r.csm.registers.at(-1)!.udpCarriers, ['datachannel', 'rtp']);
+  });
+
   it('reports every refusal also when the CSM closes the link right after it', async (t) => {
     const r = await rig(t);
     r.csm.refuseRegisters = 3;

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { ControlChannel } from '../../../protocol/ControlChannel.js';
-import { CodedError } from '../../../protocol/control-errors.js';
+import { CodedError, ControlError, ControlErrorCode } from '../../../protocol/control-errors.js';
 import {
   Method,
   Notification,
@@ -39,6 +39,11 @@ export class ScriptedCsm {
   refuseRegisters = 0;
   /** close the link right after a refusal, as a backup CSM does (the close may reach the unit first) */
   closeAfterRefusal = false;
+  /**
+   * act as a CSM of before UDP carriers: its strict schema finds `udpCarriers` unexpected, and its
+   * control channel closes the link with CONTROL_ERR_BAD_PAYLOAD (protocol/ControlChannel.ts)
+   */
+  beforeCarriers = false;
   readonly registers: RegisterParams[] = [];
   readonly notifications: { name: Notification; payload: unknown }[] = [];
   /** why each link closed, as seen from the CSM's side */
@@ -119,6 +124,10 @@ export class ScriptedCsm {
     });
     channel.handle(Method.UNIT_REGISTER, (params) => {
       this.registers.push(params);
+      if (this.beforeCarriers && params.udpCarriers !== undefined) {
+        channel.close(new ControlError(ControlErrorCode.CONTROL_ERR_BAD_PAYLOAD, 'unit.register: /udpCarriers: unexpected property'));
+        return new Promise<never>(() => {});
+      }
       if (this.refuseRegisters > 0) {
         this.refuseRegisters--;
         const refusal = new CodedError('CSM_ERR_BAD_SECRET', 'wrong cluster secret');
