@@ -10,13 +10,14 @@ import { ChunkErrorCode } from '../../protocol/frame-chunks.js';
 import { RING_ERRORS } from '../../streaming-unit/media/errors.js';
 import { UDP_ERRORS } from '../../streaming-unit/media/udp/errors.js';
 import { MEDIA_CLOSE } from '../../protocol/media-close-codes.js';
+import { CLIENT_ERRORS } from '../../web/client/errors.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const unitReadme = readFileSync(new URL('../../../streaming-unit/README.md', import.meta.url), 'utf8');
 
 describe('error catalogues', () => {
-  it('documents every CSM, control-link, ticket, frame, chunk and ring error code in the README', () => {
-    const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.values(ChunkErrorCode), ...Object.keys(RING_ERRORS)];
+  it('documents every CSM, control-link, ticket, frame, chunk, ring and client error code in the README', () => {
+    const codes = [...Object.keys(CsmErrors), ...Object.values(ControlErrorCode), ...Object.keys(TICKET_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.values(ChunkErrorCode), ...Object.keys(RING_ERRORS), ...Object.keys(CLIENT_ERRORS)];
     const missing = codes.filter((code) => !readme.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RtcEncodedFrameLike, RtcReaderLike, RtcRtpReceiverLike } from '../../web/client/rtc.js';
-import { legacyRtpTap, RtpTapUnavailableError, type RtpTap } from '../../web/client/rtp-tap.js';
+import { legacyRtpTap, RtpTapError, type RtpTap } from '../../web/client/rtp-tap.js';
 import { NodeRtpPeerConnection } from '../../web/client/NodeRtpPeerConnection.js';
 import { assertComplete, pathChanges, stopAndAwaitLast, until } from './checks.js';
 import { nextMode, record, withHarness, type Harness } from './udp-harness.js';
@@ -74,7 +74,7 @@ describe('UDP mode: the injected RTP tap', () => {
     const refusing: RtpTap = {
       configuration: {},
       open: () => {
-        throw new RtpTapUnavailableError('refusing');
+        throw new RtpTapError('WEB_ERR_CLIENT_RTP_TAP_UNAVAILABLE', 'refusing');
       },
     };
     const viewer = h.viewer(72, 1, 'untappable', { udp: { carrier: 'rtp', rtpTap: refusing } });

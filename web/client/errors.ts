@@ -9,6 +9,8 @@ export const CLIENT_ERRORS = {
   WEB_ERR_CLIENT_CLOSED: { message: 'the client was closed', retryable: false },
   WEB_ERR_CLIENT_GAVE_UP: { message: 'too many failed attempts to (re)connect', retryable: false },
   WEB_ERR_CLIENT_REFUSED: { message: 'the streaming unit refused the connection for good', retryable: false },
+  WEB_ERR_CLIENT_RTP_TAP_UNAVAILABLE: { message: "this receiver cannot be tapped for the rtp carrier's packets", retryable: false },
+  WEB_ERR_CLIENT_RTP_TAP_FAILED: { message: "the rtp carrier's tap failed", retryable: false },
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -11,6 +11,7 @@
  * towards the decoder: the frames are chunks, not video, and the page decodes the reassembled frames
  * itself.
  */
+import { CLIENT_ERRORS, type ClientErrorCode } from './errors.js';
 import type { RtcEncodedFrameLike, RtcReaderLike, RtcRtpReceiverLike } from './rtc.js';
 
 export interface RtpTap {
@@ -26,13 +27,17 @@ export interface RtpTap {
 }
 
 /**
- * The receiver lacks what the tap calls (the legacy tap outside Chromium and NodeRtpPeerConnection).
- * It never leaves UdpLink, which ends the session with its message as the reason.
+ * A tap that cannot serve: `…_UNAVAILABLE`, the receiver lacks what it calls (the legacy tap outside
+ * Chromium and NodeRtpPeerConnection); `…_FAILED`, it broke while reading (the standard tap's worker).
+ * It never leaves UdpLink, which ends the session with its message as the reason (back to TCP).
  */
-export class RtpTapUnavailableError extends Error {
-  constructor(tap: string) {
-    super(`the ${tap} RTP tap is not available on this receiver`);
-    this.name = 'RtpTapUnavailableError';
+export class RtpTapError extends Error {
+  constructor(
+    readonly code: Extract<ClientErrorCode, 'WEB_ERR_CLIENT_RTP_TAP_UNAVAILABLE' | 'WEB_ERR_CLIENT_RTP_TAP_FAILED'>,
+    detail: string,
+  ) {
+    super(`${CLIENT_ERRORS[code].message}: ${detail}`);
+    this.name = 'RtpTapError';
   }
 }
 
@@ -47,7 +52,7 @@ export class RtpTapUnavailableError extends Error {
 export const legacyRtpTap: RtpTap = {
   configuration: { encodedInsertableStreams: true },
   open(receiver) {
-    if (!receiver.createEncodedStreams) throw new RtpTapUnavailableError('legacy');
+    if (!receiver.createEncodedStreams) throw new RtpTapError('WEB_ERR_CLIENT_RTP_TAP_UNAVAILABLE', 'no createEncodedStreams() (the legacy tap)');
     return receiver.createEncodedStreams().readable.getReader();
   },
 };

@@ -18,7 +18,7 @@
  *   the one meant to outlive it.
  */
 import type { RtcEncodedFrameLike, RtcReaderLike, RtcRtpReceiverLike } from '../../../web/client/rtc.js';
-import type { RtpTap } from '../../../web/client/rtp-tap.js';
+import { RtpTapError, type RtpTap } from '../../../web/client/rtp-tap.js';
 import type { RtpTapWorkerMessage } from './rtp-tap-worker.js';
 
 /**
@@ -26,14 +26,6 @@ import type { RtpTapWorkerMessage } from './rtp-tap-worker.js';
  * socket buffer drops datagrams: the client counts the frames lost and asks for a keyframe.
  */
 const QUEUED_FRAMES_MAX = 1024;
-
-/** the tap's worker failed: its script did not load, or its reader threw */
-export class RtpTapWorkerError extends Error {
-  constructor(detail: string) {
-    super(`RTP tap worker: ${detail}`);
-    this.name = 'RtpTapWorkerError';
-  }
-}
 
 export class ScriptRtpTap implements RtpTap {
   readonly configuration = {};
@@ -56,7 +48,8 @@ export class ScriptRtpTap implements RtpTap {
         start: (controller) => {
           const fail = (detail: string): void => {
             stop();
-            controller.error(new RtpTapWorkerError(detail));
+            // The worker failed: its script did not load, or its reader threw.
+            controller.error(new RtpTapError('WEB_ERR_CLIENT_RTP_TAP_FAILED', `worker: ${detail}`));
           };
           worker.onmessage = (event: MessageEvent<RtpTapWorkerMessage>) => {
             const message = event.data;
