@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { PeerConnection, type Track } from 'node-datachannel';
+import { PeerConnection } from 'node-datachannel';
 import { CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC, chunkOfRtpPacket } from '../../protocol/chunk-rtp.js';
 import { FrameReassembler, type ReassembledFrame } from '../../protocol/FrameReassembler.js';
 import { decodeFrame } from '../../protocol/media-frame.js';
+import { holdTrack } from '../../protocol/native-tracks.js';
 import { until } from './checks.js';
 import { RawViewer } from './raw-viewer.js';
 import { withHarness, type Harness, type TestPublisher } from './udp-harness.js';
@@ -23,8 +24,6 @@ class RtpViewer {
   readonly frames: ReassembledFrame[] = [];
   readonly #reassembler = new FrameReassembler();
   readonly #pc = new PeerConnection('rtp-viewer', { iceServers: [], bindAddress: '127.0.0.1' });
-  /** held: a collected Track stops calling back */
-  readonly #tracks: Track[] = [];
   offer = '';
 
   private constructor(readonly raw: RawViewer) {}
@@ -32,7 +31,8 @@ class RtpViewer {
   static async start(h: Harness, viewerId: string): Promise<RtpViewer> {
     const v = new RtpViewer(await RawViewer.open(h, CHANNEL, 0, viewerId));
     v.#pc.onTrack((track) => {
-      v.#tracks.push(track);
+      // Held (protocol/native-tracks.ts): a collected Track stops calling back, and crashes cleanup().
+      holdTrack(track);
       track.onMessage((packet) => {
         v.packets.push(packet);
         const chunk = chunkOfRtpPacket(packet);

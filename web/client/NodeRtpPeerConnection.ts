@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { ReadableStream, type ReadableStreamDefaultController } from 'node:stream/web';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { chunkOfRtpPacket } from '../../protocol/chunk-rtp.js';
+import { holdTrack } from '../../protocol/native-tracks.js';
 import type { RtcEncodedFrameLike, RtcPeerConnectionLike, RtcSessionDescriptionLike, RtcTrackEventLike } from './rtc.js';
 
 /**
@@ -75,7 +76,7 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
     this.#pc.addRemoteCandidate(candidate.candidate, candidate.sdpMid);
   }
 
-  /** Safe twice. */
+  /** Safe twice. The tracks stay held until their close is reported (protocol/native-tracks.ts). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -86,6 +87,9 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
   }
 
   #track(track: Track): void {
+    // Its close ends the stream made of it, if any (#frames); held until then, whatever happens here.
+    let stream: ReadableStreamDefaultController<RtcEncodedFrameLike> | null = null;
+    holdTrack(track, () => stream && closeQuietly(stream));
     if (this.#closed) {
       track.close();
       return;
@@ -97,14 +101,16 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
         // As Chromium does (InvalidStateError): a second call would break the pages, so it breaks here too.
         if (opened) throw new Error('createEncodedStreams: already called for this receiver');
         opened = true;
-        return { readable: this.#frames(track) };
+        const { readable, controller } = this.#frames(track);
+        stream = controller;
+        return { readable };
       },
     };
     this.ontrack?.({ receiver });
   }
 
   /** The track's packets as encoded frames, from the moment this is called. */
-  #frames(track: Track): ReadableStream<RtcEncodedFrameLike> {
+  #frames(track: Track): { readable: ReadableStream<RtcEncodedFrameLike>; controller: ReadableStreamDefaultController<RtcEncodedFrameLike> } {
     let controller!: ReadableStreamDefaultController<RtcEncodedFrameLike>;
     const readable = new ReadableStream<RtcEncodedFrameLike>({ start: (c) => void (controller = c) }, { highWaterMark: QUEUED_FRAMES_MAX });
     this.#streams.push(controller);
@@ -115,8 +121,7 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
       const from = chunk.byteOffset - packet.byteOffset - 1;
       controller.enqueue({ data: new Uint8Array(packet.subarray(from, from + 1 + chunk.byteLength)).buffer });
     });
-    track.onClosed(() => closeQuietly(controller));
-    return readable;
+    return { readable, controller };
   }
 }
 

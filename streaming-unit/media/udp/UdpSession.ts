@@ -18,10 +18,12 @@
  * from outside and calls nothing. node-datachannel calls back from its own threads through the event
  * loop, possibly after close(): every callback checks the state first and never throws into the
  * native side. The Track and DataChannel objects are held here for the session's life: node-datachannel
- * cancels the callbacks of one that JavaScript garbage-collects.
+ * cancels the callbacks of one that JavaScript garbage-collects; a Track is also held past it, until
+ * its close is reported (protocol/native-tracks.ts).
  */
 import { PeerConnection, Video, type DataChannel, type RtcConfig, type Track } from 'node-datachannel';
 import { CHUNK_RTP_MID, CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC, numberRtpPacket } from '../../../protocol/chunk-rtp.js';
+import { holdTrack } from '../../../protocol/native-tracks.js';
 import type { UdpCarrier, UnitMessage } from '../../../protocol/media-messages.js';
 import type { Logger } from '../../../protocol/logger.js';
 import { UdpError } from './errors.js';
@@ -108,7 +110,9 @@ export class UdpSession {
         this.#handlers.open();
       }),
     );
-    media.onClosed(() => this.#guard('closed', () => this.#end('closed', `${this.#what} closed`)));
+    const closed = (): void => this.#guard('closed', () => this.#end('closed', `${this.#what} closed`));
+    if (carrier === 'rtp') holdTrack(media as Track, closed);
+    else media.onClosed(closed);
     media.onError((message) => this.#guard('error', () => this.#end('failed', `${this.#what} error: ${message}`)));
     if (carrier === 'datachannel') {
       // node-datachannel's Track has neither (its typings say otherwise): nothing queues on a track.
