@@ -11,7 +11,7 @@ import { PeerConnection } from 'node-datachannel';
 import { CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC, chunkOfRtpPacket } from '../../protocol/chunk-rtp.js';
 import { FrameReassembler, type ReassembledFrame } from '../../protocol/FrameReassembler.js';
 import { decodeFrame } from '../../protocol/media-frame.js';
-import { holdTrack } from '../../protocol/native-tracks.js';
+import { holdUntilClosed } from '../../protocol/native-channels.js';
 import { until } from './checks.js';
 import { RawViewer } from './raw-viewer.js';
 import { withHarness, type Harness, type TestPublisher } from './udp-harness.js';
@@ -31,8 +31,8 @@ class RtpViewer {
   static async start(h: Harness, viewerId: string): Promise<RtpViewer> {
     const v = new RtpViewer(await RawViewer.open(h, CHANNEL, 0, viewerId));
     v.#pc.onTrack((track) => {
-      // Held (protocol/native-tracks.ts): a collected Track stops calling back, and crashes cleanup().
-      holdTrack(track);
+      // Held (protocol/native-channels.ts): a collected Track stops calling back, and crashes cleanup().
+      holdUntilClosed(track);
       track.onMessage((packet) => {
         v.packets.push(packet);
         const chunk = chunkOfRtpPacket(packet);

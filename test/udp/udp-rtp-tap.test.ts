@@ -11,7 +11,7 @@ import type { RtcEncodedFrameLike, RtcReaderLike, RtcRtpReceiverLike } from '../
 import { legacyRtpTap, RtpTapError, type RtpTap } from '../../web/client/rtp-tap.js';
 import { NodeRtpPeerConnection } from '../../web/client/NodeRtpPeerConnection.js';
 import { assertComplete, collectGarbage, pathChanges, stopAndAwaitLast, until } from './checks.js';
-import { heldTracks } from '../../protocol/native-tracks.js';
+import { heldChannels } from '../../protocol/native-channels.js';
 import { nextMode, record, withHarness, type Harness } from './udp-harness.js';
 
 /** legacyRtpTap, watched: the configuration UdpLink gave the peer connection and the frames read */
@@ -91,8 +91,8 @@ describe('UDP mode: the injected RTP tap', () => {
     assert.deepEqual(pathChanges(frames), ['tcp'], 'every frame over the WebSocket');
     viewer.close();
     // The track nobody read (the tap refused it) is collectable now: unless it is held until its close
-    // is reported (protocol/native-tracks.ts), node-datachannel's cleanup() in after() crashes on it.
-    await until(() => heldTracks() === 0, 'every track closed and let go');
+    // is reported (protocol/native-channels.ts), node-datachannel's cleanup() in after() crashes on it.
+    await until(() => heldChannels() === 0, 'every track closed and let go');
     collectGarbage();
   });
 });

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { ReadableStream, type ReadableStreamDefaultController } from 'node:stream/web';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { chunkOfRtpPacket } from '../../protocol/chunk-rtp.js';
-import { holdTrack } from '../../protocol/native-tracks.js';
+import { holdUntilClosed } from '../../protocol/native-channels.js';
 import type { RtcEncodedFrameLike, RtcPeerConnectionLike, RtcSessionDescriptionLike, RtcTrackEventLike } from './rtc.js';
 
 /**
@@ -76,7 +76,7 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
     this.#pc.addRemoteCandidate(candidate.candidate, candidate.sdpMid);
   }
 
-  /** Safe twice. The tracks stay held until their close is reported (protocol/native-tracks.ts). */
+  /** Safe twice. The tracks stay held until their close is reported (protocol/native-channels.ts). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -89,7 +89,7 @@ export class NodeRtpPeerConnection implements RtcPeerConnectionLike {
   #track(track: Track): void {
     // Its close ends the stream made of it, if any (#frames); held until then, whatever happens here.
     let stream: ReadableStreamDefaultController<RtcEncodedFrameLike> | null = null;
-    holdTrack(track, () => stream && closeQuietly(stream));
+    holdUntilClosed(track, () => stream && closeQuietly(stream));
     if (this.#closed) {
       track.close();
       return;

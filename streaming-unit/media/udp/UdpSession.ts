@@ -18,12 +18,12 @@
  * from outside and calls nothing. node-datachannel calls back from its own threads through the event
  * loop, possibly after close(): every callback checks the state first and never throws into the
  * native side. The Track and DataChannel objects are held here for the session's life: node-datachannel
- * cancels the callbacks of one that JavaScript garbage-collects; a Track is also held past it, until
- * its close is reported (protocol/native-tracks.ts).
+ * cancels the callbacks of one that JavaScript garbage-collects; both are also held past it, until
+ * their close is reported (protocol/native-channels.ts).
  */
 import { PeerConnection, Video, type DataChannel, type RtcConfig, type Track } from 'node-datachannel';
 import { CHUNK_RTP_MID, CHUNK_RTP_PAYLOAD_TYPE, CHUNK_RTP_SSRC, numberRtpPacket } from '../../../protocol/chunk-rtp.js';
-import { holdTrack } from '../../../protocol/native-tracks.js';
+import { holdUntilClosed } from '../../../protocol/native-channels.js';
 import type { UdpCarrier, UnitMessage } from '../../../protocol/media-messages.js';
 import type { Logger } from '../../../protocol/logger.js';
 import { UdpError } from './errors.js';
@@ -111,8 +111,7 @@ export class UdpSession {
       }),
     );
     const closed = (): void => this.#guard('closed', () => this.#end('closed', `${this.#what} closed`));
-    if (carrier === 'rtp') holdTrack(media as Track, closed);
-    else media.onClosed(closed);
+    holdUntilClosed(media, closed);
     media.onError((message) => this.#guard('error', () => this.#end('failed', `${this.#what} error: ${message}`)));
     if (carrier === 'datachannel') {
       // node-datachannel's Track has neither (its typings say otherwise): nothing queues on a track.

@@ -29,7 +29,7 @@
  */
 import { cleanup, PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import { chunkOfRtpPacket } from '../../../protocol/chunk-rtp.js';
-import { holdTrack } from '../../../protocol/native-tracks.js';
+import { holdUntilClosed } from '../../../protocol/native-channels.js';
 import { peekFrameHeader } from '../../../protocol/media-frame.js';
 import { encodeMessage, parseUnitMessage, type ClientMessage, type UdpCarrier } from '../../../protocol/media-messages.js';
 import { RawWsViewer } from './raw-ws-viewer.js';
@@ -171,7 +171,7 @@ export class UdpViewer implements ViewerConnection {
     if (this.#carrier === 'rtp') {
       pc.onTrack((track) => {
         // Held past its close too: a Track collected before that crashes node-datachannel's cleanup().
-        holdTrack(track);
+        holdUntilClosed(track);
         if (this.#closed || this.#track) return;
         this.#track = track;
         track.onMessage((packet) => {
